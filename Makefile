@@ -1,0 +1,62 @@
+# Every target bootstraps .venv on first use (python3 -m venv; pip install -e .[dev]).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+JB     := $(BIN)/jupyter-book build . -W -n --keep-going
+
+.PHONY: help setup book book-fast lab labs test lint unit notebooks site student bench clean
+
+help:
+	@echo "make book    build the website into _build/html (sets up .venv first)"
+	@echo "make test    every test layer: lint, unit/property/contract/fault tests, nbval on labs, book + site checks"
+	@echo "make lab     open the labs in JupyterLab"
+	@echo "make labs    re-execute every lab in place (commit the outputs)"
+	@echo "make student write the student edition (solutions blanked) to _build/student"
+	@echo "make bench   run the benchmarks (side by side with peer libraries)"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build/.jupyter_cache
+	$(JB) --all
+	@echo "The book: $(CURDIR)/_build/html/index.html"
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --allow-root --notebook-dir=labs
+
+labs: $(STAMP)
+	$(BIN)/python scripts/execute_labs.py
+
+student: $(STAMP)
+	$(BIN)/python scripts/student_edition.py _build/student
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+unit: $(STAMP)
+	$(BIN)/pytest tests --ignore=tests/site -q
+
+notebooks: $(STAMP)
+	$(BIN)/pytest $(NBVAL) labs -q -p no:cacheprovider
+
+site: $(STAMP)
+	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute
+	$(JB) --all
+	$(BIN)/pytest tests/site -q -p no:cacheprovider
+
+test: lint unit notebooks site
+	@echo "make test: every layer passed."
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,73 @@
+import socket
+import time
+
+import pytest
+
+from patterns import infra
+from patterns.errors import BackendUnavailable
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_embedded_redis_is_fakeredis_with_lua(monkeypatch):
+    monkeypatch.delenv(infra.REDIS_URL_ENV, raising=False)
+    client = infra.redis_client()
+    assert infra.backend_name(client) == "fakeredis"
+    assert client.eval("return ARGV[1] + 1", 0, 41) == 42
+
+
+def test_embedded_clients_share_one_server_unless_fresh(monkeypatch):
+    monkeypatch.delenv(infra.REDIS_URL_ENV, raising=False)
+    a, b = infra.redis_client(), infra.redis_client()
+    a.set("infra-test:shared", "yes")
+    assert b.get("infra-test:shared") == b"yes"
+    assert infra.redis_client(fresh=True).get("infra-test:shared") is None
+    a.delete("infra-test:shared")
+
+
+def test_unreachable_redis_fails_fast_naming_the_url(monkeypatch):
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    monkeypatch.setenv(infra.REDIS_URL_ENV, url)
+    start = time.monotonic()
+    with pytest.raises(BackendUnavailable, match=url):
+        infra.redis_client()
+    assert time.monotonic() - start < 2.5
+
+
+def test_bad_redis_url_is_a_value_error(monkeypatch):
+    monkeypatch.setenv(infra.REDIS_URL_ENV, "http://localhost:6379")
+    with pytest.raises(ValueError, match=infra.REDIS_URL_ENV):
+        infra.redis_client()
+
+
+def test_kafka_bootstrap_unset_means_in_process(monkeypatch):
+    monkeypatch.delenv(infra.KAFKA_BOOTSTRAP_ENV, raising=False)
+    assert infra.kafka_bootstrap() is None
+
+
+def test_unreachable_kafka_fails_fast_naming_the_address(monkeypatch):
+    address = f"127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv(infra.KAFKA_BOOTSTRAP_ENV, address)
+    with pytest.raises(BackendUnavailable, match=address):
+        infra.kafka_bootstrap()
+    monkeypatch.setenv(infra.KAFKA_BOOTSTRAP_ENV, "no-port-here")
+    with pytest.raises(ValueError, match="host:port"):
+        infra.kafka_bootstrap()
+
+
+def test_is_redis_client_accepts_clients_only():
+    assert infra.is_redis_client(infra.redis_client(url="", fresh=True))
+    assert not infra.is_redis_client({"get": None})
+
+
+def test_sqlite_db_memory_and_file(tmp_path):
+    mem = infra.sqlite_db()
+    mem["t"].insert({"id": 1})
+    assert mem["t"].count == 1
+    path = tmp_path / "x.db"
+    infra.sqlite_db(path)["t"].insert({"id": 2})
+    assert infra.sqlite_db(path)["t"].count == 1
