@@ -1,0 +1,105 @@
+"""Wire formats side by side: JSON against MessagePack (chapter 03).
+
+Why msgpack and not protobuf for the book: msgpack is schemaless like JSON, so a notebook can
+encode any dict with no ``.proto`` file and no code-generation step; the comparison isolates
+"text against binary". Protobuf adds what msgpack lacks (a schema, field numbers instead of field
+names on the wire, typed generated classes, rules for evolving a schema), at the price of that
+build step. Sizes here are deterministic; timings are wall-clock and vary by machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+__all__ = ["Codec", "JSON", "MSGPACK", "CODECS", "CodecReport", "payload_sizes", "roundtrips", "compare"]
+
+
+@dataclass(frozen=True)
+class Codec:
+    """A named pair of functions: ``encode(obj) -> bytes`` and ``decode(bytes) -> obj``."""
+
+    name: str
+    encode: Callable[[Any], bytes]
+    decode: Callable[[bytes], Any]
+
+
+def _json_encode(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _msgpack_decode(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False)
+
+
+JSON = Codec("json", _json_encode, json.loads)
+MSGPACK = Codec("msgpack", lambda obj: msgpack.packb(obj, use_bin_type=True), _msgpack_decode)
+CODECS: dict[str, Codec] = {c.name: c for c in (JSON, MSGPACK)}
+
+
+@dataclass(frozen=True)
+class CodecReport:
+    """One codec's size (bytes) and mean encode/decode time (microseconds) for one payload."""
+
+    codec: str
+    size: int
+    encode_us: float
+    decode_us: float
+
+
+def _codecs(codecs: Iterable[Codec] | None) -> list[Codec]:
+    chosen = list(CODECS.values() if codecs is None else codecs)
+    if not chosen or not all(isinstance(c, Codec) for c in chosen):
+        raise TypeError("codecs must be a non-empty iterable of Codec")
+    return chosen
+
+
+def payload_sizes(obj: Any, codecs: Iterable[Codec] | None = None) -> dict[str, int]:
+    """Encoded size in bytes of ``obj`` per codec (deterministic)."""
+    return {c.name: len(c.encode(obj)) for c in _codecs(codecs)}
+
+
+def roundtrips(obj: Any, codec: Codec) -> bool:
+    """True if ``decode(encode(obj)) == obj``: tuples, int keys, bytes... do not survive every codec."""
+    try:
+        return codec.decode(codec.encode(obj)) == obj
+    except (TypeError, ValueError):
+        return False
+
+
+def compare(
+    obj: Any,
+    *,
+    number: int = 1000,
+    codecs: Iterable[Codec] | None = None,
+    timer: Callable[[], float] = time.perf_counter,
+) -> list[CodecReport]:
+    """Size and mean encode/decode time of ``obj`` under each codec, timed ``number`` times each."""
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise TypeError(f"number must be an integer, got {type(number).__name__}")
+    if number < 1:
+        raise ValueError(f"number must be an integer >= 1, got {number}")
+    reports = []
+    for codec in _codecs(codecs):
+        data = codec.encode(obj)
+        start = timer()
+        for _ in range(number):
+            codec.encode(obj)
+        encoded = timer()
+        for _ in range(number):
+            codec.decode(data)
+        decoded = timer()
+        reports.append(
+            CodecReport(
+                codec=codec.name,
+                size=len(data),
+                encode_us=(encoded - start) / number * 1e6,
+                decode_us=(decoded - encoded) / number * 1e6,
+            )
+        )
+    return reports

@@ -1,0 +1,1 @@
+"""Discrete-event and Monte Carlo simulations that chapters and labs share."""
