@@ -1,0 +1,81 @@
+"""Sagas: a business transaction across services as local transactions plus compensations.
+
+Two styles over the same order flow (payment -> inventory -> shipping), on the same simulated
+services (``Shop``: each service with its own SQLite database, idempotent per saga id + step):
+
+* **orchestration**: ``Orchestrator`` runs a ``SagaDefinition``'s ``Step``s, writes every move to
+  a ``SagaLog`` (SQLite), compensates in reverse on failure, retries transient failures with
+  backoff on the injected clock, and resumes from the log after a crash;
+* **choreography**: ``ChoreographedShop`` has no coordinator; services react to events on a
+  ``patterns.messaging`` broker, with an outbox and an idempotent consumer each.
+
+Failure injection (``FaultPlan``, ``FaultInjector``) covers refused steps, lost replies, crashes
+after any step, and flaky or crashing compensations; ``failure_matrix`` runs every combination and
+``check_order`` is the invariant: COMPLETED with every effect once, or CANCELLED with net zero.
+
+Quick tour::
+
+    from patterns.sagas import FaultPlan, run_orchestrated, run_choreographed
+
+    run = run_orchestrated(FaultPlan(reject="shipping"))
+    run.state, run.effects["net_charged"], run.violations    # 'CANCELLED', 0.0, []
+    run_choreographed(FaultPlan(crash_after="payment")).state  # 'COMPLETED'
+"""
+
+from patterns.sagas.choreography import PENDING, REACTIONS, ChoreographedShop
+from patterns.sagas.faults import FAILURE_KINDS, FaultInjector, FaultPlan, plan_for
+from patterns.sagas.log import (
+    CANCELLED,
+    COMPENSATING,
+    COMPLETED,
+    RUNNING,
+    LogEvent,
+    SagaLog,
+    SagaRecord,
+    compensations_due,
+)
+from patterns.sagas.matrix import STYLES, Run, failure_matrix, run_choreographed, run_orchestrated
+from patterns.sagas.orchestrator import Orchestrator, SagaResult
+from patterns.sagas.services import InventoryService, PaymentService, ShippingService
+from patterns.sagas.shop import STEP_NAMES, Order, Shop, check_order, effects_of, order_saga
+from patterns.sagas.steps import ProcessCrash, SagaDefinition, Step, StepContext, StepRejected, TransientError
+
+__all__ = [
+    "Step",
+    "StepContext",
+    "SagaDefinition",
+    "StepRejected",
+    "TransientError",
+    "ProcessCrash",
+    "SagaLog",
+    "SagaRecord",
+    "LogEvent",
+    "compensations_due",
+    "RUNNING",
+    "COMPENSATING",
+    "COMPLETED",
+    "CANCELLED",
+    "PENDING",
+    "Orchestrator",
+    "SagaResult",
+    "FaultPlan",
+    "FaultInjector",
+    "FAILURE_KINDS",
+    "plan_for",
+    "PaymentService",
+    "InventoryService",
+    "ShippingService",
+    "Shop",
+    "Order",
+    "order_saga",
+    "check_order",
+    "effects_of",
+    "STEP_NAMES",
+    "ChoreographedShop",
+    "REACTIONS",
+    "Run",
+    "run_orchestrated",
+    "run_choreographed",
+    "failure_matrix",
+    "STYLES",
+]

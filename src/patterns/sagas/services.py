@@ -1,0 +1,267 @@
+"""The order flow's three services, each with its own SQLite database: payment, inventory, shipping.
+
+They are simulated but honest: every effect is a row in the service's own ledger, written in a local
+transaction, so tests can count exactly what happened (two charges for one order is visible as two
+rows). Every operation is idempotent for its key (saga id + step + "do"/"undo"): the key is stored
+in the same transaction as the effect, and a repeat returns the first result without a new effect.
+Compensations are safe when the action never happened (a refund of no charge does nothing).
+
+Each operation exists twice: ``*_in(tx, ...)`` works inside a transaction the caller opened (the
+choreography adds an outbox row to the same transaction), and a plain method that opens the
+transaction itself and then consults the fault injector (a crash or a lost reply *after* commit).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from patterns.clock import Clock, SystemClock
+from patterns.messaging.outbox import connection_of, transaction
+from patterns.sagas.faults import FaultInjector
+from patterns.sagas.steps import StepContext, StepRejected
+
+__all__ = ["PaymentService", "InventoryService", "ShippingService"]
+
+
+class _Service:
+    """Shared plumbing: a connection, an operations table (the idempotency keys), faults, latency."""
+
+    step = ""
+    schema: tuple[str, ...] = ()
+
+    def __init__(
+        self, db: Any = None, *, clock: Clock | None = None, faults: FaultInjector | None = None, latency: float = 0.0
+    ) -> None:
+        if latency < 0:
+            raise ValueError(f"latency must be a number of seconds >= 0, got {latency!r}")
+        self.conn: sqlite3.Connection = sqlite3.connect(":memory:") if db is None else connection_of(db)
+        self.clock = clock if clock is not None else SystemClock()
+        self.faults = faults if faults is not None else FaultInjector()
+        self.latency = latency
+        self.conn.execute("CREATE TABLE IF NOT EXISTS operations (op_key TEXT PRIMARY KEY, result TEXT NOT NULL)")
+        for sql in self.schema:
+            self.conn.execute(sql)
+        if self.conn.in_transaction:
+            self.conn.commit()
+
+    def _once(self, tx: sqlite3.Connection, op_key: str, effect: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+        """Run ``effect`` unless ``op_key`` was done before; return the (first) result."""
+        row = tx.execute("SELECT result FROM operations WHERE op_key = ?", (op_key,)).fetchone()
+        if row is not None:
+            return json.loads(row[0])
+        result = dict(effect())
+        tx.execute("INSERT INTO operations VALUES (?, ?)", (op_key, json.dumps(result, sort_keys=True)))
+        return result
+
+    def _do(self, saga_id: str, work: Callable[[sqlite3.Connection], dict[str, Any]], *, undo: bool) -> dict[str, Any]:
+        """One call as the orchestrator makes it: latency, a local transaction, then post-commit faults."""
+        self.clock.sleep(self.latency)
+        with transaction(self.conn) as tx:
+            result = work(tx)
+        if undo:
+            self.faults.after_compensation(saga_id, self.step)
+        else:
+            self.faults.after_action(saga_id, self.step)
+        return result
+
+
+class PaymentService(_Service):
+    """Charges and refunds, as a ledger: net charged = charges - refunds, per order."""
+
+    step = "payment"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL,"
+        " kind TEXT NOT NULL, amount REAL NOT NULL)",
+    )
+
+    def __init__(self, db: Any = None, *, max_charge: float = 1000.0, **kwargs: Any) -> None:
+        super().__init__(db, **kwargs)
+        self.max_charge = max_charge
+
+    def charge_in(self, tx: sqlite3.Connection, saga_id: str, amount: float) -> dict[str, Any]:
+        self.faults.before_action(saga_id, self.step)
+
+        def effect() -> dict[str, Any]:
+            if amount > self.max_charge:
+                raise StepRejected(f"card declined: {amount:.2f} is over the limit of {self.max_charge:.2f}")
+            cur = tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'charge', ?)", (saga_id, amount))
+            return {"charge_id": cur.lastrowid, "amount": amount}
+
+        return self._once(tx, f"{saga_id}/{self.step}/do", effect)
+
+    def refund_in(self, tx: sqlite3.Connection, saga_id: str) -> dict[str, Any]:
+        self.faults.before_compensation(saga_id, self.step)
+
+        def effect() -> dict[str, Any]:
+            net = self._net(tx, saga_id)
+            if net > 0:
+                tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'refund', ?)", (saga_id, net))
+            return {"refunded": net}
+
+        return self._once(tx, f"{saga_id}/{self.step}/undo", effect)
+
+    def charge(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga action: charge ``ctx.data['amount']`` for order ``ctx.saga_id``."""
+        return self._do(ctx.saga_id, lambda tx: self.charge_in(tx, ctx.saga_id, float(ctx.data["amount"])), undo=False)
+
+    def refund(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga compensation: refund whatever this order was charged (nothing if nothing)."""
+        return self._do(ctx.saga_id, lambda tx: self.refund_in(tx, ctx.saga_id), undo=True)
+
+    def naive_refund_in(self, tx: sqlite3.Connection, saga_id: str, amount: float) -> dict[str, Any]:
+        """What NOT to do: refund ``amount`` with no idempotency key and no check of the ledger.
+
+        Run twice (a retry, a resumed orchestrator, a redelivered event), it refunds twice. Kept
+        only to show that the failure matrix catches it.
+        """
+        self.faults.before_compensation(saga_id, self.step)
+        tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'refund', ?)", (saga_id, amount))
+        return {"refunded": amount}
+
+    def naive_refund(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga compensation, the broken way (see ``naive_refund_in``)."""
+        amount = float(ctx.data["amount"])
+        return self._do(ctx.saga_id, lambda tx: self.naive_refund_in(tx, ctx.saga_id, amount), undo=True)
+
+    def _net(self, conn: sqlite3.Connection, order_id: str) -> float:
+        row = conn.execute(
+            "SELECT COALESCE(SUM(CASE kind WHEN 'charge' THEN amount ELSE -amount END), 0) FROM ledger"
+            " WHERE order_id = ?",
+            (order_id,),
+        ).fetchone()
+        return float(row[0])
+
+    def effects(self, order_id: str) -> dict[str, float]:
+        """Counts for the invariant checker: charges, refunds, net charged."""
+        rows = self.conn.execute("SELECT kind, COUNT(*) FROM ledger WHERE order_id = ? GROUP BY kind", (order_id,))
+        counts = dict(rows.fetchall())
+        return {"charges": counts.get("charge", 0), "refunds": counts.get("refund", 0), "net": self._net(self.conn, order_id)}
+
+
+class InventoryService(_Service):
+    """Stock per SKU and reservations per order; every stock change is a ``movements`` row."""
+
+    step = "inventory"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, qty INTEGER NOT NULL CHECK (qty >= 0))",
+        "CREATE TABLE IF NOT EXISTS movements (seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT,"
+        " sku TEXT NOT NULL, delta INTEGER NOT NULL)",
+    )
+
+    def __init__(self, db: Any = None, *, stock: Mapping[str, int] | None = None, **kwargs: Any) -> None:
+        super().__init__(db, **kwargs)
+        for sku, qty in (stock or {}).items():
+            if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
+                raise ValueError(f"stock[{sku!r}] must be an integer >= 0, got {qty!r}")
+            with transaction(self.conn) as tx:
+                tx.execute("INSERT OR REPLACE INTO stock VALUES (?, ?)", (sku, qty))
+
+    def reserve_in(self, tx: sqlite3.Connection, saga_id: str, sku: str, qty: int) -> dict[str, Any]:
+        self.faults.before_action(saga_id, self.step)
+
+        def effect() -> dict[str, Any]:
+            row = tx.execute("SELECT qty FROM stock WHERE sku = ?", (sku,)).fetchone()
+            if row is None or row[0] < qty:
+                raise StepRejected(f"out of stock: {sku} has {0 if row is None else row[0]}, order needs {qty}")
+            tx.execute("UPDATE stock SET qty = qty - ? WHERE sku = ?", (qty, sku))
+            tx.execute("INSERT INTO movements(order_id, sku, delta) VALUES (?, ?, ?)", (saga_id, sku, -qty))
+            return {"sku": sku, "reserved": qty}
+
+        return self._once(tx, f"{saga_id}/{self.step}/do", effect)
+
+    def release_in(self, tx: sqlite3.Connection, saga_id: str) -> dict[str, Any]:
+        self.faults.before_compensation(saga_id, self.step)
+
+        def effect() -> dict[str, Any]:
+            released = 0
+            for sku, delta in tx.execute(
+                "SELECT sku, SUM(delta) FROM movements WHERE order_id = ? GROUP BY sku", (saga_id,)
+            ).fetchall():
+                if delta < 0:
+                    tx.execute("UPDATE stock SET qty = qty + ? WHERE sku = ?", (-delta, sku))
+                    tx.execute("INSERT INTO movements(order_id, sku, delta) VALUES (?, ?, ?)", (saga_id, sku, -delta))
+                    released += -delta
+            return {"released": released}
+
+        return self._once(tx, f"{saga_id}/{self.step}/undo", effect)
+
+    def reserve(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga action: take ``qty`` of ``sku`` out of stock for this order, or refuse."""
+        sku, qty = str(ctx.data["sku"]), int(ctx.data["qty"])
+        return self._do(ctx.saga_id, lambda tx: self.reserve_in(tx, ctx.saga_id, sku, qty), undo=False)
+
+    def release(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga compensation: put back whatever this order still holds (nothing if nothing)."""
+        return self._do(ctx.saga_id, lambda tx: self.release_in(tx, ctx.saga_id), undo=True)
+
+    def available(self, sku: str) -> int:
+        row = self.conn.execute("SELECT qty FROM stock WHERE sku = ?", (sku,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def effects(self, order_id: str) -> dict[str, int]:
+        """Counts for the invariant checker: reservations made, releases, net stock change."""
+        rows = self.conn.execute("SELECT delta FROM movements WHERE order_id = ?", (order_id,)).fetchall()
+        deltas = [d for (d,) in rows]
+        return {
+            "reservations": sum(d < 0 for d in deltas),
+            "releases": sum(d > 0 for d in deltas),
+            "stock_delta": sum(deltas),
+        }
+
+
+class ShippingService(_Service):
+    """Shipments per order; ``schedule`` and ``cancel`` are rows in ``shipment_log``."""
+
+    step = "shipping"
+    schema = (
+        "CREATE TABLE IF NOT EXISTS shipment_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL,"
+        " kind TEXT NOT NULL)",
+    )
+
+    def schedule_in(self, tx: sqlite3.Connection, saga_id: str) -> dict[str, Any]:
+        self.faults.before_action(saga_id, self.step)
+
+        def effect() -> dict[str, Any]:
+            cur = tx.execute("INSERT INTO shipment_log(order_id, kind) VALUES (?, 'schedule')", (saga_id,))
+            return {"shipment_id": cur.lastrowid}
+
+        return self._once(tx, f"{saga_id}/{self.step}/do", effect)
+
+    def cancel_in(self, tx: sqlite3.Connection, saga_id: str) -> dict[str, Any]:
+        self.faults.before_compensation(saga_id, self.step)
+
+        def effect() -> dict[str, Any]:
+            if self._active(tx, saga_id) > 0:
+                tx.execute("INSERT INTO shipment_log(order_id, kind) VALUES (?, 'cancel')", (saga_id,))
+                return {"cancelled": True}
+            return {"cancelled": False}
+
+        return self._once(tx, f"{saga_id}/{self.step}/undo", effect)
+
+    def schedule(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga action: book a courier for this order, or refuse."""
+        return self._do(ctx.saga_id, lambda tx: self.schedule_in(tx, ctx.saga_id), undo=False)
+
+    def cancel(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga compensation: cancel this order's shipment (nothing if none)."""
+        return self._do(ctx.saga_id, lambda tx: self.cancel_in(tx, ctx.saga_id), undo=True)
+
+    def _active(self, conn: sqlite3.Connection, order_id: str) -> int:
+        row = conn.execute(
+            "SELECT COALESCE(SUM(CASE kind WHEN 'schedule' THEN 1 ELSE -1 END), 0) FROM shipment_log"
+            " WHERE order_id = ?",
+            (order_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def effects(self, order_id: str) -> dict[str, int]:
+        """Counts for the invariant checker: shipments scheduled, cancelled, still active."""
+        rows = dict(
+            self.conn.execute(
+                "SELECT kind, COUNT(*) FROM shipment_log WHERE order_id = ? GROUP BY kind", (order_id,)
+            ).fetchall()
+        )
+        return {"scheduled": rows.get("schedule", 0), "cancelled": rows.get("cancel", 0), "active": self._active(self.conn, order_id)}

@@ -1,0 +1,132 @@
+"""The order flow used by the chapter, the lab and the tests: a shop of three services.
+
+``Shop`` bundles a clock, a fault injector and the payment, inventory and shipping services (each
+with its own SQLite database). ``order_saga(shop)`` is the orchestrated saga over them;
+``check_order`` is the invariant every run must satisfy, whichever style ran it:
+
+* the saga ended (COMPLETED or CANCELLED): never stuck;
+* never a double charge, never a double reservation, never two shipments;
+* COMPLETED: charged the amount once, stock down by the quantity once, one active shipment;
+* CANCELLED: net zero: refunded in full, stock restored, no active shipment.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from patterns.clock import Clock, ManualClock
+from patterns.sagas.faults import FaultInjector
+from patterns.sagas.log import CANCELLED, COMPLETED
+from patterns.sagas.services import InventoryService, PaymentService, ShippingService
+from patterns.sagas.steps import SagaDefinition, Step
+
+__all__ = ["Shop", "Order", "order_saga", "check_order", "STEP_NAMES", "effects_of"]
+
+STEP_NAMES = ("payment", "inventory", "shipping")
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order: the saga's input. Its id is the saga id (one saga per order)."""
+
+    order_id: str
+    amount: float = 42.0
+    sku: str = "book"
+    qty: int = 1
+    customer: str = "c1"
+
+    def data(self) -> dict[str, Any]:
+        return {"amount": self.amount, "sku": self.sku, "qty": self.qty, "customer": self.customer}
+
+
+@dataclass
+class Shop:
+    """Three services with their own databases, one clock and one fault injector."""
+
+    clock: Clock = field(default_factory=ManualClock)
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    stock: Mapping[str, int] = field(default_factory=lambda: {"book": 10})
+    latency: float = 0.05  # seconds of clock time per service call (for timelines)
+    payments: PaymentService = field(init=False)
+    inventory: InventoryService = field(init=False)
+    shipping: ShippingService = field(init=False)
+
+    def __post_init__(self) -> None:
+        common = {"clock": self.clock, "faults": self.faults, "latency": self.latency}
+        self.payments = PaymentService(sqlite3.connect(":memory:"), **common)
+        self.inventory = InventoryService(sqlite3.connect(":memory:"), stock=self.stock, **common)
+        self.shipping = ShippingService(sqlite3.connect(":memory:"), **common)
+
+
+def order_saga(shop: Shop, *, naive_refund: bool = False, without_compensation: str | None = None) -> SagaDefinition:
+    """The orchestrated order saga: charge, reserve stock, schedule shipping.
+
+    ``naive_refund`` and ``without_compensation`` build deliberately BROKEN variants (a refund that
+    is not idempotent; a compensation replaced by a no-op) so tests can show that the failure
+    matrix catches them.
+    """
+    refund = shop.payments.naive_refund if naive_refund else shop.payments.refund
+    steps = [
+        Step("payment", shop.payments.charge, refund),
+        Step("inventory", shop.inventory.reserve, shop.inventory.release),
+        Step("shipping", shop.shipping.schedule, shop.shipping.cancel),
+    ]
+    if without_compensation is not None:
+        if without_compensation not in STEP_NAMES:
+            raise ValueError(f"without_compensation must be one of {STEP_NAMES} or None, got {without_compensation!r}")
+        steps = [
+            Step(s.name, s.action, _no_op) if s.name == without_compensation else s for s in steps
+        ]
+    return SagaDefinition("order", steps)
+
+
+def _no_op(ctx: Any) -> None:
+    """A 'compensation' that does nothing (for the broken variant only)."""
+
+
+def effects_of(shop: Shop, order_id: str) -> dict[str, float]:
+    """Every counted effect of one order across the three services, in one flat dict."""
+    pay, inv, ship = (s.effects(order_id) for s in (shop.payments, shop.inventory, shop.shipping))
+    return {
+        "charges": pay["charges"],
+        "refunds": pay["refunds"],
+        "net_charged": pay["net"],
+        "reservations": inv["reservations"],
+        "stock_delta": inv["stock_delta"],
+        "shipments": ship["scheduled"],
+        "active_shipments": ship["active"],
+    }
+
+
+def check_order(shop: Shop, order: Order, state: str | None) -> list[str]:
+    """Violations of the saga invariant for ``order`` that ended in ``state`` (empty list: all good)."""
+    e = effects_of(shop, order.order_id)
+    problems = []
+    if state not in (COMPLETED, CANCELLED):
+        problems.append(f"saga is stuck in state {state!r}")
+    if e["charges"] > 1:
+        problems.append(f"double charge: {e['charges']} charges")
+    if e["net_charged"] < 0:
+        problems.append(f"refunded more than charged: net {e['net_charged']:.2f}")
+    if e["reservations"] > 1:
+        problems.append(f"stock reserved {e['reservations']} times")
+    if e["shipments"] > 1:
+        problems.append(f"{e['shipments']} shipments scheduled")
+    if state == COMPLETED:
+        if abs(e["net_charged"] - order.amount) > 1e-9:
+            problems.append(f"completed but net charged {e['net_charged']:.2f}, expected {order.amount:.2f}")
+        if e["stock_delta"] != -order.qty:
+            problems.append(f"completed but stock changed by {e['stock_delta']}, expected {-order.qty}")
+        if e["active_shipments"] != 1:
+            problems.append(f"completed but {e['active_shipments']} active shipments, expected 1")
+    elif state == CANCELLED:
+        if abs(e["net_charged"]) > 1e-9:
+            problems.append(f"cancelled but net charged {e['net_charged']:.2f} (payment not refunded)")
+        if e["stock_delta"] != 0:
+            problems.append(f"cancelled but stock changed by {e['stock_delta']} (stock not restored)")
+        if e["active_shipments"] != 0:
+            problems.append(f"cancelled but {e['active_shipments']} active shipments")
+    return problems
