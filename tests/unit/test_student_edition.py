@@ -10,7 +10,9 @@ spec.loader.exec_module(student_edition)
 
 
 def test_blank_keeps_the_task_and_leaves_placeholders():
-    source = "# Exercise 2: pick a limit\n# (per second)\nanswer_2 = 40\ndef policy(x):\n    y = 1\n    return x\n"
+    source = (
+        "# Exercise 2: pick a limit\n# (per second)\nanswer_2 = 40\ndef policy(x):\n    y = 1\n    return x\n"
+    )
     out = student_edition.blank(source)
     assert out.startswith("# Exercise 2: pick a limit\n# (per second)\n")
     assert "answer_2 = ...\n" in out and "policy = ...\n" in out
