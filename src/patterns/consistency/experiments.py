@@ -1,0 +1,169 @@
+"""Seeded experiments on the quorum store: the numbers behind chapter 11 and its lab.
+
+``stale_read_rate`` runs clients against an N-node cluster and measures how many reads returned a
+value older than a write that had already completed; ``partition_experiment`` keeps a shopping cart
+(Dynamo's example) while one node is cut off, then heals, and reports availability on each side,
+confirmed items lost to last-writer-wins, sibling reads and convergence. ``atomic_register_history`` produces histories of a single-copy
+register (every operation takes effect at one instant inside its interval): linearizable by
+construction, the positive control for the checkers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from patterns.clock import ManualClock
+from patterns.consistency.histories import Op, check_convergence, stale_reads
+from patterns.consistency.network import Network
+from patterns.consistency.quorum import Operation, QuorumStore
+
+__all__ = [
+    "build_cluster",
+    "run_clients",
+    "stale_read_rate",
+    "PartitionReport",
+    "partition_experiment",
+    "atomic_register_history",
+]
+
+
+def build_cluster(n: int, r: int, w: int, *, seed: int = 0, mode: str = "cp", policy: str = "lww",
+                  delay: tuple[float, float] = (0.001, 0.020), timeout: float = 0.2,
+                  read_repair: bool = True, skew: Mapping[str, float] | None = None) -> QuorumStore:
+    """An N-node cluster (nodes ``n1``...) on a fresh ManualClock with seeded message delays."""
+    network = Network(n, clock=ManualClock(), rng=random.Random(seed), delay=delay)
+    return QuorumStore(network, r=r, w=w, mode=mode, policy=policy, timeout=timeout,
+                       read_repair=read_repair, skew=skew)
+
+
+def run_clients(store: QuorumStore, *, rng: random.Random, clients: Sequence[str] = ("c1", "c2", "c3"),
+                ops_per_client: int = 50, write_ratio: float = 0.5, keys: Sequence[str] = ("x",),
+                think: tuple[float, float] = (0.0, 0.01), home: Mapping[str, str] | None = None,
+                until: float | None = None) -> None:
+    """Schedule each client's sequential requests (one in flight per client); written values are
+    unique integers. Coordinators are ``home[client]`` when given, else chosen at random per request.
+    Clients stop after ``ops_per_client`` requests or at simulated time ``until``. Does not run the
+    network: call ``store.network.run()`` (or ``run_until``) afterwards.
+    """
+    if not 0 <= write_ratio <= 1:
+        raise ValueError(f"write_ratio must be in [0, 1], got {write_ratio!r}")
+    network = store.network
+    values = itertools.count(1 + sum(op.kind == "write" for op in store.operations))
+
+    def issue(client: str, i: int) -> None:
+        if i >= ops_per_client or (until is not None and network.clock.now() >= until):
+            return
+        coordinator = home[client] if home else rng.choice(network.nodes)
+        key = rng.choice(list(keys))
+        if rng.random() < write_ratio:
+            op = store.submit_write(key, next(values), coordinator=coordinator, client=client)
+        else:
+            op = store.submit_read(key, coordinator=coordinator, client=client)
+
+        def next_one(done: Operation) -> None:
+            network.schedule(network.clock.now() + rng.uniform(*think), lambda: issue(client, i + 1))
+
+        op.then(next_one)
+
+    for client in clients:
+        network.schedule(network.clock.now() + rng.uniform(*think), lambda c=client: issue(c, 0))
+
+
+def stale_read_rate(n: int, r: int, w: int, *, seed: int = 0, clients: int = 4,
+                    ops_per_client: int = 60, read_repair: bool = True) -> float:
+    """Fraction of successful reads that returned a value older than an already completed write."""
+    store = build_cluster(n, r, w, seed=seed, read_repair=read_repair)
+    run_clients(store, rng=random.Random(seed + 1), clients=[f"c{i}" for i in range(1, clients + 1)],
+                ops_per_client=ops_per_client)
+    store.network.run()
+    history = store.history()
+    reads = [op for op in history if op.kind == "read" and op.ok]
+    return len(stale_reads(history)) / len(reads) if reads else 0.0
+
+
+@dataclass(frozen=True)
+class PartitionReport:
+    """What cutting node ``n1`` off from the rest did to a shopping cart kept in a quorum store."""
+
+    mode: str
+    policy: str
+    minority_availability: float  # share of requests served via the isolated node during the cut
+    majority_availability: float
+    acknowledged_adds: int  # "add item" writes the store confirmed, over the whole run
+    lost_adds: int  # confirmed items missing from the final cart (after heal + anti-entropy)
+    sibling_reads: int  # reads that returned concurrent versions for the client to merge
+    converged: bool  # every replica equal after heal + anti-entropy
+    cart: frozenset[str]  # the final cart (siblings merged by union)
+
+
+def partition_experiment(mode: str, policy: str = "lww", *, n: int = 3, r: int = 2, w: int = 2,
+                         seed: int = 0, cut: tuple[float, float] = (1.0, 2.0),
+                         duration: float = 3.0) -> PartitionReport:
+    """One client per node adds unique items to a cart (read, then write the set plus the item,
+    passing the read's versions as context); node ``n1`` is cut off during ``cut``, then healed."""
+    store = build_cluster(n, r, w, seed=seed, mode=mode, policy=policy)
+    network, rng = store.network, random.Random(seed + 1)
+    start, end = cut
+    acked: set[str] = set()
+
+    def add_items(client: str, home: str, i: int = 0) -> None:
+        if network.clock.now() >= duration:
+            return
+        again = lambda _op=None: network.schedule(  # noqa: E731
+            network.clock.now() + rng.uniform(0.0, 0.02), lambda: add_items(client, home, i + 1))
+        read = store.submit_read("cart", coordinator=home, client=client)
+
+        def then_write(done: Operation) -> None:
+            if not done.ok:
+                return again()
+            item = f"{client}-{i}"
+            cart = frozenset().union(*(v.value for v in done.versions)) | {item}
+            write = store.submit_write("cart", cart, coordinator=home, client=client, context=done.versions)
+            write.then(lambda op: (acked.add(item) if op.ok else None, again()))
+
+        read.then(then_write)
+
+    for index, node in enumerate(network.nodes, start=1):
+        network.schedule(rng.uniform(0, 0.02), lambda c=f"c{index}", h=node: add_items(c, h))
+    network.schedule(start, lambda: network.partition([network.nodes[0]]))
+    network.schedule(end, network.heal)
+    network.run()
+    store.anti_entropy()
+    during = [op for op in store.operations if start <= op.invoked < end]
+
+    def availability(ops: list[Operation]) -> float:
+        return sum(bool(op.ok) for op in ops) / len(ops) if ops else 1.0
+
+    minority = [op for op in during if op.coordinator == network.nodes[0]]
+    majority = [op for op in during if op.coordinator != network.nodes[0]]
+    final = frozenset().union(*(v.value for v in store.replicas[network.nodes[0]].get("cart", ())))
+    return PartitionReport(mode, policy, availability(minority), availability(majority), len(acked),
+                           len(acked - final), store.stats.sibling_reads,
+                           check_convergence(store.states()).ok, final)
+
+
+def atomic_register_history(seed: int, *, clients: int = 3, ops_per_client: int = 3,
+                            keys: Sequence[str] = ("x",), initial: object = None) -> list[Op]:
+    """A history of a single-copy register: each op takes effect at a random instant inside its
+    interval, in that order. Linearizable by construction; written values are unique integers."""
+    rng = random.Random(seed)
+    timed: list[tuple[float, float, float, str, bool, str]] = []
+    for c in range(1, clients + 1):
+        t = rng.uniform(0, 1)
+        for _ in range(ops_per_client):
+            invoked, completed = t, t + rng.uniform(0.1, 1.0)
+            timed.append((rng.uniform(invoked, completed), invoked, completed, f"c{c}",
+                          rng.random() < 0.5, rng.choice(list(keys))))
+            t = completed + rng.uniform(0, 0.5)
+    state: dict[str, object] = {}
+    history = []
+    for value, (_, invoked, completed, client, is_write, key) in enumerate(sorted(timed), start=1):
+        if is_write:
+            state[key] = value
+            history.append(Op(client, "write", key, value, invoked, completed))
+        else:
+            history.append(Op(client, "read", key, state.get(key, initial), invoked, completed))
+    return sorted(history, key=lambda op: op.invoked)

@@ -1,0 +1,175 @@
+"""A simulated cluster network: N named nodes, random message delays, partitions and heals.
+
+The network is a discrete-event simulator on a ``ManualClock``. ``send`` schedules a delivery
+``delay`` seconds ahead (drawn from a seeded ``random.Random``); ``run_until`` / ``run`` deliver
+due messages in time order and move the clock. A partition splits the nodes into groups: a message
+between groups is dropped when sent *and* when it would be delivered (a partition that starts while
+a message is in flight still cuts it). Same seed, same calls => same deliveries, on every machine.
+
+Not thread-safe: one thread drives the simulation; the simulated clock is the only concurrency.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from patterns.clock import ManualClock
+
+__all__ = ["Network", "NetworkStats"]
+
+
+@dataclass
+class NetworkStats:
+    sent: int = 0
+    delivered: int = 0
+    dropped: int = 0  # cut by a partition (at send or at delivery)
+
+
+class Network:
+    """``Network(["a", "b", "c"], clock=ManualClock(), rng=random.Random(7), delay=(0.001, 0.02))``.
+
+    ``nodes`` may be an int ``n`` (names ``n1`` ... ``nN``). ``delay`` is the (min, max) one-way
+    delay in seconds between two different nodes, drawn uniformly; a node talks to itself at once.
+    """
+
+    def __init__(
+        self,
+        nodes: Sequence[str] | int,
+        *,
+        clock: ManualClock,
+        rng: random.Random | None = None,
+        delay: tuple[float, float] = (0.001, 0.020),
+    ) -> None:
+        if isinstance(nodes, bool):
+            raise TypeError("nodes must be an int or a sequence of names, got bool")
+        if isinstance(nodes, int):
+            if nodes < 1:
+                raise ValueError(f"nodes must be >= 1, got {nodes}")
+            nodes = [f"n{i}" for i in range(1, nodes + 1)]
+        names = tuple(nodes)
+        if not names:
+            raise ValueError("nodes must name at least 1 node, got an empty sequence")
+        if any(not isinstance(n, str) or not n for n in names):
+            raise TypeError("nodes must be non-empty strings")
+        if len(set(names)) != len(names):
+            raise ValueError(f"nodes must be distinct, got {list(names)}")
+        if not isinstance(clock, ManualClock):
+            raise TypeError(f"clock must be a ManualClock (the network moves time), got {type(clock).__name__}")
+        low, high = delay
+        if not (0 <= low <= high):
+            raise ValueError(f"delay must be (min, max) with 0 <= min <= max, got {delay!r}")
+        self.nodes = names
+        self.clock = clock
+        self.rng = rng if rng is not None else random.Random(0)
+        self.delay = (float(low), float(high))
+        self.stats = NetworkStats()
+        self._group: dict[str, int] = {n: 0 for n in names}
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+
+    # --- partitions -------------------------------------------------------------------------
+    def partition(self, *groups: Iterable[str]) -> None:
+        """Split the cluster: nodes in different groups cannot exchange messages.
+
+        Nodes not listed in any group form one more group together. ``partition(["n1"])`` on a
+        three-node cluster isolates n1 from n2 and n3.
+        """
+        assignment: dict[str, int] = {}
+        for index, group in enumerate(groups, start=1):
+            if isinstance(group, str):
+                raise TypeError(f"groups must be collections of node names, got the string {group!r}")
+            for node in group:
+                if node not in self._group:
+                    raise ValueError(f"groups: unknown node {node!r}; nodes are {list(self.nodes)}")
+                if node in assignment:
+                    raise ValueError(f"groups: node {node!r} is listed in two groups")
+                assignment[node] = index
+        self._group = {n: assignment.get(n, 0) for n in self.nodes}
+
+    def heal(self) -> None:
+        """End every partition: all nodes can talk again (messages already dropped stay lost)."""
+        self._group = {n: 0 for n in self.nodes}
+
+    @property
+    def partitioned(self) -> bool:
+        return len(set(self._group.values())) > 1
+
+    def can_reach(self, src: str, dst: str) -> bool:
+        self._check_node(src, "src")
+        self._check_node(dst, "dst")
+        return self._group[src] == self._group[dst]
+
+    def reachable_from(self, node: str) -> list[str]:
+        """The nodes ``node`` can talk to right now, itself included, in cluster order."""
+        return [n for n in self.nodes if self.can_reach(node, n)]
+
+    def groups(self) -> list[list[str]]:
+        """The current connected groups (one group when healed)."""
+        by_group: dict[int, list[str]] = {}
+        for n in self.nodes:
+            by_group.setdefault(self._group[n], []).append(n)
+        return list(by_group.values())
+
+    # --- messages and time ------------------------------------------------------------------
+    def sample_delay(self, src: str, dst: str) -> float:
+        return 0.0 if src == dst else self.rng.uniform(*self.delay)
+
+    def send(self, src: str, dst: str, deliver: Callable[[], None]) -> bool:
+        """Schedule ``deliver()`` at ``dst`` after a random delay; False if a partition cut it."""
+        self.stats.sent += 1
+        if not self.can_reach(src, dst):
+            self.stats.dropped += 1
+            return False
+        when = self.clock.now() + self.sample_delay(src, dst)
+
+        def arrive() -> None:
+            if self.can_reach(src, dst):
+                self.stats.delivered += 1
+                deliver()
+            else:
+                self.stats.dropped += 1
+
+        self.schedule(when, arrive)
+        return True
+
+    def schedule(self, when: float, action: Callable[[], None]) -> None:
+        """Run ``action()`` at simulated time ``when`` (timers, client invocations, deliveries)."""
+        if when < self.clock.now():
+            raise ValueError(f"when must be >= now ({self.clock.now()}), got {when}")
+        heapq.heappush(self._queue, (when, next(self._seq), action))
+
+    def run_until(self, when: float) -> None:
+        """Deliver everything due up to ``when`` in time order, then set the clock to ``when``."""
+        while self._queue and self._queue[0][0] <= when:
+            at, _, action = heapq.heappop(self._queue)
+            self.clock.set(max(at, self.clock.now()))
+            action()
+        self.clock.set(max(when, self.clock.now()))
+
+    def step(self) -> bool:
+        """Deliver the next due event (moving the clock to it); False when nothing is pending."""
+        if not self._queue:
+            return False
+        at, _, action = heapq.heappop(self._queue)
+        self.clock.set(max(at, self.clock.now()))
+        action()
+        return True
+
+    def run(self, max_events: int = 1_000_000) -> None:
+        """Deliver until nothing is pending (``max_events`` guards against a runaway loop)."""
+        for _ in range(max_events):
+            if not self.step():
+                return
+        raise RuntimeError(f"network still busy after max_events={max_events} events")
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def _check_node(self, node: str, name: str) -> None:
+        if node not in self._group:
+            raise ValueError(f"{name}: unknown node {node!r}; nodes are {list(self.nodes)}")
