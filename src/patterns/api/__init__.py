@@ -1,0 +1,63 @@
+"""API design patterns (chapter 09): HTTP as plain data, RFC 9457 errors, pagination, idempotency
+keys and versioning. Labs call handlers as functions, so nothing here needs a web server."""
+
+from patterns.api.cursor import CursorCodec
+from patterns.api.errors import (
+    PROBLEM_JSON,
+    STATUS_CODES,
+    ApiError,
+    BadRequest,
+    FieldError,
+    InvalidCursor,
+    MethodNotAllowed,
+    NotFound,
+    Problem,
+    RequestInFlight,
+    StatusCode,
+    UnsupportedVersion,
+    ValidationFailed,
+    is_retryable,
+    problem_for,
+    with_problems,
+)
+from patterns.api.http import Handler, Request, Response
+from patterns.api.idempotency import (
+    Claim,
+    IdempotencyKeys,
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+    RedisIdempotencyStore,
+    check_key,
+    fingerprint,
+    idempotent,
+)
+from patterns.api.pagination import (
+    KeysetPaginator,
+    OffsetPaginator,
+    Page,
+    check_limit,
+    create_items_table,
+    walk_pages,
+)
+from patterns.api.simulation import PagingOutcome, page_through_changing_feed
+from patterns.api.versioning import (
+    Deprecation,
+    HeaderVersioning,
+    QueryVersioning,
+    UriVersioning,
+    VersionedRouter,
+    VersionResolver,
+)
+
+__all__ = [
+    "PROBLEM_JSON", "STATUS_CODES", "ApiError", "BadRequest", "FieldError", "InvalidCursor",
+    "MethodNotAllowed", "NotFound", "Problem", "RequestInFlight", "StatusCode", "UnsupportedVersion",
+    "ValidationFailed", "is_retryable", "problem_for", "with_problems",
+    "Handler", "Request", "Response",
+    "Claim", "IdempotencyKeys", "IdempotencyStore", "MemoryIdempotencyStore", "RedisIdempotencyStore",
+    "check_key", "fingerprint", "idempotent",
+    "CursorCodec", "KeysetPaginator", "OffsetPaginator", "Page", "check_limit", "create_items_table",
+    "walk_pages", "PagingOutcome", "page_through_changing_feed",
+    "Deprecation", "HeaderVersioning", "QueryVersioning", "UriVersioning", "VersionedRouter",
+    "VersionResolver",
+]

@@ -1,0 +1,61 @@
+"""A feed that changes while a client pages through it: count what offset and keyset get wrong.
+
+Used by chapter 09 and its lab. Deterministic: the writes come from a seeded ``random.Random``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+from patterns.api.cursor import CursorCodec
+from patterns.api.pagination import KeysetPaginator, OffsetPaginator, create_items_table, walk_pages
+from patterns.infra import sqlite_db
+
+__all__ = ["PagingOutcome", "page_through_changing_feed"]
+
+
+@dataclass(frozen=True)
+class PagingOutcome:
+    """What one walk returned: rows returned, rows seen twice, and rows that existed throughout but
+    were never returned."""
+
+    returned: int
+    duplicates: int
+    skipped: int
+    pages: int
+
+
+def page_through_changing_feed(kind: Literal["offset", "keyset"], rows: int = 200, limit: int = 20,
+                               inserts_per_page: int = 0, deletes_per_page: int = 0,
+                               seed: int = 0) -> PagingOutcome:
+    """Walk a newest-first feed of ``rows`` posts while, between page fetches, ``inserts_per_page``
+    new posts arrive at the head and ``deletes_per_page`` random posts are deleted."""
+    if kind not in ("offset", "keyset"):
+        raise ValueError(f"kind must be 'offset' or 'keyset', got {kind!r}")
+    for name, value in (("rows", rows), ("inserts_per_page", inserts_per_page),
+                        ("deletes_per_page", deletes_per_page), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    rng = random.Random(seed)
+    db = sqlite_db()
+    table = create_items_table(db, "feed", rows)
+    state = {"next_id": rows + 1, "deleted": set()}
+
+    def between(_page: int) -> None:
+        for _ in range(inserts_per_page):
+            new_id = state["next_id"]
+            table.insert({"id": new_id, "created_at": float(new_id), "title": f"item {new_id}"})
+            state["next_id"] = new_id + 1
+        alive = [r["id"] for r in db.query("SELECT id FROM feed WHERE id <= ? ORDER BY id", [rows])]
+        for victim in rng.sample(alive, min(deletes_per_page, len(alive))):
+            table.delete(victim)
+            state["deleted"].add(victim)
+
+    pager = (OffsetPaginator(db, "feed", max_limit=1000) if kind == "offset"
+             else KeysetPaginator(db, "feed", CursorCodec(b"simulation-secret-key"), max_limit=1000))
+    pages = walk_pages(pager, limit, between)
+    seen = [i for page in pages for i in page]
+    survivors = set(range(1, rows + 1)) - state["deleted"]
+    return PagingOutcome(len(seen), len(seen) - len(set(seen)), len(survivors - set(seen)), len(pages))

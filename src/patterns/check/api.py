@@ -1,0 +1,160 @@
+"""Checkers for the exercises of lab 09, API design.
+
+Each ``check_*`` function runs the learner's answer against the package's own behaviour and prints a
+tick or what is wrong with a hint. They return True/False and never raise on a wrong answer.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from patterns.check import is_unanswered, report
+from patterns.clock import ManualClock
+
+__all__ = ["STATUS_SCENARIOS", "check_status_codes", "check_keyset_page", "check_payment_api"]
+
+# Exercise 1: which status code should the API answer?
+STATUS_SCENARIOS: dict[str, tuple[int, str]] = {
+    "body is not valid JSON": (400, "the request cannot even be parsed: that is a 400, not a 422."),
+    "email field is not an email address": (422, "the JSON parsed fine but a field breaks a rule: 422."),
+    "no Authorization header": (401, "401 means 'who are you?' (not authenticated)."),
+    "valid token, but the user is not an admin": (403, "403 means 'I know who you are, and no'."),
+    "order 7 was deleted last year, on purpose": (410, "410 Gone says it existed and will not return."),
+    "username already taken": (409, "the request conflicts with the current state: 409."),
+    "client exceeded 100 requests per minute": (429, "rate limited: 429 with Retry-After."),
+    "database primary is down for failover": (503, "temporarily unavailable: 503 with Retry-After."),
+}
+
+
+def _unanswered(title: str, value: object) -> bool:
+    if is_unanswered(value):
+        report(title, ["not answered yet: replace the ... with your answer and run this cell again."])
+        return True
+    return False
+
+
+def check_status_codes(answer: object) -> bool:
+    """Exercise 1: a dict mapping each scenario of ``STATUS_SCENARIOS`` to a status code."""
+    title = "Exercise 1 (status codes)"
+    if _unanswered(title, answer):
+        return False
+    if not isinstance(answer, dict):
+        return report(title, [f"answer_1 should be a dict {{scenario: status}}, got {type(answer).__name__}."])
+    problems = [f"missing scenario {s!r}." for s in STATUS_SCENARIOS if s not in answer]
+    for scenario, (expected, hint) in STATUS_SCENARIOS.items():
+        given = answer.get(scenario)
+        if scenario in answer and given != expected:
+            problems.append(f"{scenario!r}: you said {given!r}. Hint: {hint}")
+    return report(title, problems, "Each failure tells the client what to do next.")
+
+
+# Exercise 2: keyset pagination written by hand over a list sorted newest first.
+def _rows(rng: random.Random, n: int, start_id: int) -> list[dict[str, Any]]:
+    return [{"id": start_id + i, "created_at": float(rng.randint(0, 6))} for i in range(n)]
+
+
+def _ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+
+
+def _walk(next_page: Callable[..., Any], seed: int) -> tuple[list[int], set[int], str | None]:
+    """Page through a table that changes between fetches. Returns ids seen, survivors, an error."""
+    rng = random.Random(seed)
+    table = _rows(rng, 25, 1)
+    original = {r["id"] for r in table}
+    next_id, after, seen = 100, None, []
+    for _ in range(200):
+        page = next_page(_ordered(table), after, 4)
+        if not isinstance(page, list) or not all(isinstance(r, dict) for r in page):
+            return seen, original, f"next_page must return a list of row dicts, got {type(page).__name__}."
+        if len(page) > 4:
+            return seen, original, f"next_page returned {len(page)} rows for limit=4."
+        if not page:
+            break
+        seen.extend(r["id"] for r in page)
+        after = (page[-1]["created_at"], page[-1]["id"])
+        table.extend(_rows(rng, 2, next_id))  # other clients write between our fetches
+        next_id += 2
+        if len(table) > 3:
+            table.remove(rng.choice(table))
+    return seen, original & {r["id"] for r in table}, None
+
+
+def check_keyset_page(next_page: object) -> bool:
+    """Exercise 2: ``next_page(rows, after, limit)`` returns the ``limit`` rows strictly after ``after``."""
+    title = "Exercise 2 (keyset page)"
+    if _unanswered(title, next_page):
+        return False
+    if not callable(next_page):
+        return report(title, [f"next_page should be a function, got {type(next_page).__name__}."])
+    problems: list[str] = []
+    for seed in range(20):
+        try:
+            seen, survivors, error = _walk(next_page, seed)
+        except Exception as exc:  # the learner's code failed: show it, do not crash the lab
+            return report(title, [f"next_page raised {type(exc).__name__}: {exc}"])
+        if error:
+            problems.append(error)
+            break
+        dupes = sorted({i for i in seen if seen.count(i) > 1})
+        if dupes:
+            problems.append(f"rows {dupes[:5]} came back twice (seed {seed}). Hint: compare with a strict "
+                            "'<' on the pair (created_at, id), not '<='.")
+            break
+        skipped = sorted(survivors - set(seen))
+        if skipped:
+            problems.append(f"rows {skipped[:5]} were never returned (seed {seed}). Hint: rows sharing a "
+                            "created_at need the id as tie-breaker: compare the tuple (created_at, id).")
+            break
+    return report(title, problems, "No duplicates and no skips, whatever the other clients wrote.")
+
+
+# Exercise 3: a payment API that charges once per key for 24 hours.
+def check_payment_api(make_api: object) -> bool:
+    """Exercise 3: ``make_api(charge, clock)`` returns a handler that charges once per Idempotency-Key."""
+    from patterns.api import Request, Response
+
+    title = "Exercise 3 (idempotent payments)"
+    if _unanswered(title, make_api):
+        return False
+    if not callable(make_api):
+        return report(title, [f"make_payment_api should be a function, got {type(make_api).__name__}."])
+    charges: list[Any] = []
+
+    def charge(request: Request) -> Response:
+        charges.append(request.body)
+        return Response(201, {}, {"charge_id": len(charges), **request.body})
+
+    clock = ManualClock()
+    try:
+        api = make_api(charge, clock)
+        pay = Request("POST", "/payments", {"Idempotency-Key": "ex3-key"}, {"amount": 25})
+        first, retry = api(pay), api(pay)
+        changed = api(pay.with_(body={"amount": 2500}))
+        missing = api(pay.with_(headers={}))
+        clock.advance(23 * 3600)
+        within_day = api(pay)
+        clock.advance(3600 + 1)
+        next_day = api(pay)
+    except Exception as exc:
+        return report(title, [f"calling your API raised {type(exc).__name__}: {exc}"])
+    problems = []
+    if first.status != 201:
+        problems.append(f"the first payment should succeed with 201, got {first.status}.")
+    if retry.body != first.body:
+        problems.append("the retry was charged again. Hint: wrap charge with idempotent(...).")
+    if changed.status != 422:
+        problems.append(f"the same key with a different amount should be a 422, got {changed.status}.")
+    if missing.status != 400:
+        problems.append(f"a payment without an Idempotency-Key should be refused with 400, got {missing.status}. "
+                        "Hint: required=True.")
+    if within_day.body != first.body:
+        problems.append("23 hours later the retry was charged again: keep keys for 24 hours (ttl=24 * 3600).")
+    if next_day.status != 201 or next_day.body == first.body:
+        problems.append("after 24 hours the key should expire: the store must use the clock you were given "
+                        "and ttl=24 * 3600.")
+    if not problems and len(charges) != 2:
+        problems.append(f"expected exactly 2 charges (first, and after expiry), got {len(charges)}.")
+    return report(title, problems, "One charge per key, however often the client retries.")
