@@ -1,0 +1,42 @@
+"""Sharding: which node owns a key, and a sharded store that can move keys when that changes.
+
+Routers (all ``router.node_for(key) -> node name``, stable across processes):
+
+* ``ModuloRouter(nodes)``: ``hash % n``; even, but resizing moves almost every key.
+* ``RangeRouter(bounds)``: key ranges (``A-H``, ``I-P``, ``Q-Z``); scans are local, hot ranges hurt.
+* ``ConsistentHashRing(nodes, vnodes=160)``: a ring with virtual nodes; resizing moves ~1/(n+1).
+* ``Rendezvous(nodes, weights=None)``: highest random weight; minimal movement, weighted shares.
+* ``JumpRouter(nodes)`` / ``jump_hash(key, n)``: Lamping & Veach's table-free consistent hash.
+
+``ShardedStore(router, directory)`` keeps one SQLite file per node, answers scatter-gather
+queries, and ``reshard(new_router)`` moves exactly the keys whose owner changed.
+"""
+
+from patterns.sharding.base import HashRouter, Router, load, moved_fraction, owners
+from patterns.sharding.hashing import Key, hash_keys, stable_hash64
+from patterns.sharding.jump import jump_hash, jump_hash_array
+from patterns.sharding.rendezvous import Rendezvous
+from patterns.sharding.ring import ConsistentHashRing
+from patterns.sharding.routers import JumpRouter, ModuloRouter, RangeRouter
+from patterns.sharding.store import QueryResult, ReshardReport, ShardedStore
+
+__all__ = [
+    "Key",
+    "stable_hash64",
+    "hash_keys",
+    "jump_hash",
+    "jump_hash_array",
+    "Router",
+    "HashRouter",
+    "ModuloRouter",
+    "RangeRouter",
+    "JumpRouter",
+    "ConsistentHashRing",
+    "Rendezvous",
+    "owners",
+    "load",
+    "moved_fraction",
+    "ShardedStore",
+    "QueryResult",
+    "ReshardReport",
+]
