@@ -1,0 +1,26 @@
+"""Rate limiters: six algorithms, in memory or shared through Redis, one ``Decision`` type.
+
+>>> from patterns.clock import ManualClock
+>>> lim = SlidingWindowLog(limit=2, period=60.0, clock=ManualClock())
+>>> [lim.allow("user:42").allowed for _ in range(3)]
+[True, True, False]
+
+Pass ``backend=patterns.infra.redis_client()`` to share the limit between processes: each decision
+is one atomic Lua script on the server, and memory and Redis decide identically on the same trace.
+"""
+
+from patterns.ratelimit.base import RateLimiter
+from patterns.ratelimit.buckets import GCRA, LeakyBucket, TokenBucket
+from patterns.ratelimit.decision import Decision
+from patterns.ratelimit.windows import FixedWindow, SlidingWindowCounter, SlidingWindowLog
+
+__all__ = [
+    "Decision",
+    "RateLimiter",
+    "FixedWindow",
+    "SlidingWindowLog",
+    "SlidingWindowCounter",
+    "TokenBucket",
+    "GCRA",
+    "LeakyBucket",
+]

@@ -1,0 +1,194 @@
+"""The public API of patterns.ratelimit: Decision, headers, attributes and argument checking."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from patterns.clock import ManualClock, SystemClock
+from patterns.errors import RateLimited
+from patterns.infra import redis_client
+from patterns.ratelimit import (
+    GCRA,
+    Decision,
+    FixedWindow,
+    LeakyBucket,
+    SlidingWindowCounter,
+    SlidingWindowLog,
+    TokenBucket,
+)
+
+ALL = [FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket]
+BUCKETS = (TokenBucket, GCRA, LeakyBucket)
+
+
+def test_decision_is_a_frozen_dataclass_with_http_headers() -> None:
+    allowed = Decision(True, limit=10, remaining=7, retry_after=0.0, reset_after=12.2)
+    assert dataclasses.is_dataclass(allowed)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        allowed.allowed = False  # type: ignore[misc]
+    assert allowed.delay == 0.0
+    assert allowed.headers() == {"RateLimit-Limit": "10", "RateLimit-Remaining": "7", "RateLimit-Reset": "13"}
+    denied = Decision(False, limit=10, remaining=0, retry_after=0.2, reset_after=59.5)
+    assert denied.headers() == {
+        "RateLimit-Limit": "10",
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": "60",
+        "Retry-After": "1",  # rounded up: waiting that long is enough
+    }
+
+
+def test_the_fast_constructor_builds_the_same_decision() -> None:
+    from patterns.ratelimit.decision import make_decision
+
+    fields = (False, 10, 3, 1.5, 2.5, 0.25)
+    made, built = make_decision(*fields), Decision(*fields)
+    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.remaining = 4  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_attributes_and_defaults(cls: type) -> None:
+    lim = cls(10, 60)
+    assert (lim.limit, lim.period, lim.capacity) == (10, 60.0, 10)
+    assert isinstance(lim.clock, SystemClock)
+    assert lim.prefix.startswith("ratelimit:") and lim.time_source == "clock" and lim.backend is None
+    assert lim.allow("user:42").allowed
+    assert repr(lim).startswith(f"{cls.__name__}(limit=10")
+
+
+def test_burst_and_capacity_set_the_bucket_size() -> None:
+    assert TokenBucket(10, 60.0, burst=3).capacity == 3
+    assert GCRA(10, 60.0, 25).burst == 25
+    assert LeakyBucket(10, 60.0, capacity=4).capacity == 4
+
+
+def make(cls: type, **kwargs: object) -> object:
+    params = {"limit": 5, "period": 1.0, **kwargs}
+    return cls(**params)
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("limit", 0, ValueError),
+        ("limit", -3, ValueError),
+        ("limit", 2.5, TypeError),
+        ("limit", True, TypeError),
+        ("limit", "10", TypeError),
+        ("period", 0, ValueError),
+        ("period", -1.0, ValueError),
+        ("period", math.nan, ValueError),
+        ("period", math.inf, ValueError),
+        ("period", 1e-9, ValueError),
+        ("period", "60", TypeError),
+        ("backend", object(), TypeError),
+        ("backend", "redis://localhost:6379", TypeError),
+        ("time_source", "ntp", ValueError),
+        ("time_source", "server", ValueError),  # server time needs Redis
+        ("prefix", 7, TypeError),
+        ("clock", object(), TypeError),
+    ],
+)
+def test_bad_construction_names_the_parameter(cls: type, name: str, value: object, error: type) -> None:
+    with pytest.raises(error, match=rf"^{name}\b"):
+        make(cls, **{name: value})
+
+
+@pytest.mark.parametrize("cls", BUCKETS)
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_burst_or_capacity_names_the_parameter(cls: type, bad: object) -> None:
+    name = "capacity" if cls is LeakyBucket else "burst"
+    with pytest.raises((ValueError, TypeError), match=rf"^{name}\b"):
+        cls(5, 1.0, bad)
+
+
+@pytest.mark.parametrize("cls", ALL)
+@pytest.mark.parametrize(
+    ("key", "cost", "error", "name"),
+    [
+        (42, 1, TypeError, "key"),
+        (b"user", 1, TypeError, "key"),
+        (None, 1, TypeError, "key"),
+        ("", 1, ValueError, "key"),
+        ("k", 0, ValueError, "cost"),
+        ("k", -2, ValueError, "cost"),
+        ("k", 6, ValueError, "cost"),  # more than the capacity (5) could never be admitted
+        ("k", 1.0, TypeError, "cost"),
+        ("k", True, TypeError, "cost"),
+    ],
+)
+def test_bad_calls_name_the_parameter(cls: type, key: object, cost: object, error: type, name: str) -> None:
+    lim = make(cls, clock=ManualClock())
+    with pytest.raises(error, match=rf"^{name}\b"):
+        lim.allow(key, cost)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_cost_up_to_the_capacity_is_accepted(cls: type) -> None:
+    lim = make(cls, clock=ManualClock())
+    assert lim.allow("k", 5).allowed
+    assert not lim.allow("k", 1).allowed
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_require_raises_rate_limited_with_retry_after(cls: type) -> None:
+    lim = make(cls, clock=ManualClock(), limit=1)
+    assert lim.require("k").allowed
+    with pytest.raises(RateLimited) as info:
+        lim.require("k")
+    assert info.value.key == "k" and info.value.retry_after > 0
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_reset_restores_a_full_quota(cls: type) -> None:
+    lim = make(cls, clock=ManualClock(), limit=2)
+    assert lim.allow("k", 2).allowed and not lim.allow("k").allowed
+    lim.reset("k")
+    assert lim.allow("k", 2).allowed
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_keys_are_independent(cls: type) -> None:
+    lim = make(cls, clock=ManualClock(), limit=1)
+    assert lim.allow("alice").allowed and not lim.allow("alice").allowed
+    assert lim.allow("bob").allowed
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_idle_keys_are_dropped_so_memory_stays_bounded(cls: type) -> None:
+    clock = ManualClock()
+    lim = make(cls, clock=clock, limit=3, period=1.0)
+    for round_ in range(6):  # 6 waves of 3,000 one-off clients, 10 s apart
+        for i in range(3_000):
+            lim.allow(f"client:{round_}:{i}")
+        assert lim.tracked_keys <= 2 * 3_000 + 1024
+        clock.advance(10.0)
+    # the expired state was equivalent to no state: a returning client starts afresh
+    assert lim.allow("client:0:0", 3).allowed
+
+
+@pytest.mark.parametrize("cls", BUCKETS)
+def test_huge_quotas_coarsen_the_tick_and_stay_exact(cls: type) -> None:
+    clock = ManualClock()
+    lim = cls(10**6, 86_400.0, clock=clock)  # a million a day: too many us-units for 2**53
+    assert lim.allow("k", 10**6).allowed and not lim.allow("k").allowed
+    d = lim.allow("k")
+    assert d.retry_after == pytest.approx(0.0864, abs=1e-3)  # one emission interval, 86.4 ms
+    clock.advance(d.retry_after)
+    assert lim.allow("k").allowed
+
+
+def test_quotas_beyond_exact_counting_are_refused() -> None:
+    with pytest.raises(ValueError, match="too large"):
+        TokenBucket(2**60, 60.0)
+
+
+def test_redis_backend_is_accepted_and_named_in_repr() -> None:
+    lim = FixedWindow(3, 1.0, clock=ManualClock(), backend=redis_client(fresh=True), prefix="app:")
+    assert lim.allow("k").allowed and lim.prefix == "app:"
+    assert "redis('app:', time=clock)" in repr(lim)
