@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "SystemClock", "ManualClock"]
+__all__ = ["Clock", "SystemClock", "WallClock", "ManualClock"]
 
 
 @runtime_checkable
@@ -36,6 +36,25 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return "SystemClock()"
+
+
+class WallClock:
+    """Epoch seconds (``time.time``): the time base for state shared between processes.
+
+    ``SystemClock`` is monotonic but private to one process, so two servers sharing a Redis cache or
+    limiter would disagree about "now". Wall time is shared (given NTP), at the price that it can step
+    backwards; the shared-state patterns tolerate a small step instead of trusting it.
+    """
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        _check_duration(seconds, "seconds")
+        time.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "WallClock()"
 
 
 class ManualClock:

@@ -56,3 +56,24 @@ def test_both_clocks_satisfy_the_protocol():
     assert isinstance(SystemClock(), Clock)
     a = SystemClock().now()
     assert SystemClock().now() >= a
+
+
+def test_wall_clock_reads_epoch_seconds():
+    import time
+
+    from patterns.clock import WallClock
+
+    before = time.time()
+    assert before <= WallClock().now() <= time.time()
+    with pytest.raises(ValueError, match="seconds"):
+        WallClock().sleep(-1)
+
+
+def test_shared_state_defaults_to_a_clock_every_process_agrees_on():
+    from patterns.clock import WallClock
+    from patterns.infra import redis_client
+    from patterns.ratelimit import TokenBucket
+
+    assert isinstance(TokenBucket(limit=5, period=1.0).clock, SystemClock)
+    shared = TokenBucket(limit=5, period=1.0, backend=redis_client(url="", fresh=True))
+    assert isinstance(shared.clock, WallClock)

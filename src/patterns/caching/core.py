@@ -21,13 +21,12 @@ data for a whole TTL.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import msgpack
 
-from patterns.clock import Clock
+from patterns.clock import Clock, WallClock
 
 __all__ = ["Entry", "RedisEntries", "WallClock", "check_ttl", "check_value"]
 
@@ -45,19 +44,6 @@ redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return redis.call('DEL', KEYS[1])
 """
-
-
-class WallClock:
-    """Epoch seconds (``time.time``): a time base every server sharing a cache agrees on."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def __repr__(self) -> str:
-        return "WallClock()"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from patterns.clock import Clock, SystemClock
+from patterns.clock import Clock, SystemClock, WallClock
 from patterns.errors import RateLimited
 from patterns.ratelimit.decision import Decision, make_decision
 
@@ -83,11 +83,12 @@ class RateLimiter(ABC):
     processes share one limit. Every Redis key gets an expiry; in memory, keys whose state has run
     out are dropped lazily, so state stays bounded by the number of recently active keys.
 
-    Time: decisions use the injected ``clock`` (default ``SystemClock``, a per-process monotonic
-    clock). Processes sharing a Redis limiter must agree on time: pass ``time_source="server"``
-    to use the Redis server's ``TIME`` (one clock for everyone, at the cost of ignoring the
-    injected one), or inject a clock that reads synchronised wall time. A client whose clock lags
-    behind a key's state gets no refill and no new window: lag makes a limiter stricter, never looser.
+    Time: decisions use the injected ``clock``. The default is ``SystemClock`` (per-process,
+    monotonic) in memory and ``WallClock`` (epoch seconds) with a Redis backend, because processes
+    sharing a Redis limiter must agree on time. ``time_source="server"`` uses the Redis server's
+    ``TIME`` instead (one clock for everyone, at the cost of ignoring the injected one). A client
+    whose clock lags behind a key's state gets no refill and no new window: lag makes a limiter
+    stricter, never looser.
     """
 
     algorithm: ClassVar[str]  # default Redis key namespace, e.g. "token-bucket"
@@ -110,7 +111,7 @@ class RateLimiter(ABC):
         self._tick, self._P = choose_tick(self.period, self._scale())
         self._ticks_per_second = US_PER_SECOND / self._tick
         if clock is None:
-            clock = SystemClock()
+            clock = SystemClock() if backend is None else WallClock()
         elif not (callable(getattr(clock, "now", None)) and callable(getattr(clock, "sleep", None))):
             raise TypeError(f"clock must have now() and sleep() (a patterns.clock.Clock), got {clock!r}")
         self.clock: Clock = clock
