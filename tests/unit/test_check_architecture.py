@@ -40,7 +40,7 @@ def test_right_answers_pass(checker, answer, capsys) -> None:
     (check_deployment, {c: c for c in GOOD_UNITS}, "availability"),
     (check_deployment, {"gateway": "x"}, "missing"),
     (check_coupling_degree, lambda commits, a, b: 0.5, "commits touching both"),
-    (check_coupling_degree, ..., "no answer yet"),
+    (check_coupling_degree, ..., "not answered yet"),
     (check_fanout, 3, "expected a function"),
 ])
 def test_wrong_answers_fail_with_a_hint(checker, answer, hint, capsys) -> None:

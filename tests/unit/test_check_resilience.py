@@ -27,7 +27,7 @@ ALL_CHECKERS = [check_amplification, check_full_jitter, check_breaker_settings, 
 @pytest.mark.parametrize("checker", ALL_CHECKERS)
 def test_placeholders_are_not_answers(checker, capsys: pytest.CaptureFixture[str]) -> None:
     assert checker(...) is False
-    assert "no answer yet" in verdict(capsys, False)
+    assert "not answered yet" in verdict(capsys, False)
     assert checker(42) is False
     assert "expected a function" in verdict(capsys, False)
 

@@ -23,7 +23,7 @@ def test_unanswered_is_reported_not_raised(capsys):
     assert check_compensation_plan(...) is False
     assert check_order_saga(None) is False
     assert check_failure_events(...) is False
-    assert capsys.readouterr().out.count("no answer yet") == 3
+    assert capsys.readouterr().out.count("not answered yet") == 3
 
 
 def test_compensation_plan(capsys):

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from patterns.check import is_unanswered, report
+from patterns.check import not_ready, report
 from patterns.clock import ManualClock
 
 __all__ = ["STATUS_SCENARIOS", "check_status_codes", "check_keyset_page", "check_payment_api"]
@@ -28,17 +28,12 @@ STATUS_SCENARIOS: dict[str, tuple[int, str]] = {
 }
 
 
-def _unanswered(title: str, value: object) -> bool:
-    if is_unanswered(value):
-        report(title, ["not answered yet: replace the ... with your answer and run this cell again."])
-        return True
-    return False
 
 
 def check_status_codes(answer: object) -> bool:
     """Exercise 1: a dict mapping each scenario of ``STATUS_SCENARIOS`` to a status code."""
     title = "Exercise 1 (status codes)"
-    if _unanswered(title, answer):
+    if not_ready(title, answer):
         return False
     if not isinstance(answer, dict):
         return report(title, [f"answer_1 should be a dict {{scenario: status}}, got {type(answer).__name__}."])
@@ -85,7 +80,7 @@ def _walk(next_page: Callable[..., Any], seed: int) -> tuple[list[int], set[int]
 def check_keyset_page(next_page: object) -> bool:
     """Exercise 2: ``next_page(rows, after, limit)`` returns the ``limit`` rows strictly after ``after``."""
     title = "Exercise 2 (keyset page)"
-    if _unanswered(title, next_page):
+    if not_ready(title, next_page):
         return False
     if not callable(next_page):
         return report(title, [f"next_page should be a function, got {type(next_page).__name__}."])
@@ -117,7 +112,7 @@ def check_payment_api(make_api: object) -> bool:
     from patterns.api import Request, Response
 
     title = "Exercise 3 (idempotent payments)"
-    if _unanswered(title, make_api):
+    if not_ready(title, make_api):
         return False
     if not callable(make_api):
         return report(title, [f"make_payment_api should be a function, got {type(make_api).__name__}."])

@@ -7,8 +7,7 @@ is wrong with a hint, and returns True/False. ``...`` means "not answered yet".
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from patterns.architecture import (
     IN_PROCESS,
@@ -19,7 +18,7 @@ from patterns.architecture import (
     shop,
     synthetic_history,
 )
-from patterns.check import is_unanswered, report
+from patterns.check import call_safely, is_unanswered, not_ready, report
 
 __all__ = ["check_chain_availability", "check_fanout", "check_deployment", "check_coupling_degree",
            "DEPLOYMENT_TARGET"]
@@ -27,30 +26,17 @@ __all__ = ["check_chain_availability", "check_fanout", "check_deployment", "chec
 DEPLOYMENT_TARGET = {"min_units": 3, "availability": 0.994, "p99_ms": 40.0}
 
 
-def _function(title: str, answer: object) -> bool:
-    if is_unanswered(answer):
-        report(title, ["no answer yet: replace the ... and run this cell again."])
-        return False
-    if not callable(answer):
-        report(title, [f"expected a function, got {type(answer).__name__}."])
-        return False
-    return True
 
 
-def _call(fn: Callable[..., Any], *args: Any) -> tuple[Any, str]:
-    try:
-        return fn(*args), ""
-    except Exception as exc:  # noqa: BLE001 - the learner's code may fail in any way; report it
-        return None, f"calling it with {args!r} raised {type(exc).__name__}: {exc}"
 
 
 def check_chain_availability(chain_availability: object) -> bool:
     """Exercise 1: ``chain_availability(a, n)`` = availability of n services in series, each a."""
     title = "Exercise 1 (availability of a chain)"
-    if not _function(title, chain_availability):
+    if not_ready(title, chain_availability, expect=callable):
         return False
     for a, n in [(0.999, 10), (0.99, 3), (0.9995, 1), (0.95, 20), (1.0, 7)]:
-        got, error = _call(chain_availability, a, n)
+        got, error = call_safely(chain_availability, a, n)
         if error:
             return report(title, [error])
         expected = exact_availability(chain(n, availability=a), "s0", IN_PROCESS)
@@ -63,10 +49,10 @@ def check_chain_availability(chain_availability: object) -> bool:
 def check_fanout(slow_share: object) -> bool:
     """Exercise 2: ``slow_share(n)`` = share of requests that wait for a call beyond its p99, fan-out n."""
     title = "Exercise 2 (fan-out and the tail)"
-    if not _function(title, slow_share):
+    if not_ready(title, slow_share, expect=callable):
         return False
     for n in [1, 2, 10, 100]:
-        got, error = _call(slow_share, n)
+        got, error = call_safely(slow_share, n)
         if error:
             return report(title, [error])
         expected = 1 - 0.99 ** n
@@ -106,20 +92,20 @@ def check_deployment(units: object) -> bool:
 def check_coupling_degree(coupling_degree: object) -> bool:
     """Exercise 4: ``coupling_degree(commits, a, b)`` = both / either (0 when neither changed)."""
     title = "Exercise 4 (change coupling)"
-    if not _function(title, coupling_degree):
+    if not_ready(title, coupling_degree, expect=callable):
         return False
     history = synthetic_history(["orders", "payments", "inventory", "shipping"], [("orders", "payments")],
                                 commits=120, tangle_probability=0.8, rng=random.Random(12))
     expected = {(p.a, p.b): p.coupling for p in change_coupling(history)}
     for a, b in [("orders", "payments"), ("inventory", "shipping"), ("orders", "shipping")]:
-        got, error = _call(coupling_degree, history, a, b)
+        got, error = call_safely(coupling_degree, history, a, b)
         if error:
             return report(title, [error])
         want = expected.get((min(a, b), max(a, b)), 0.0)
         if not isinstance(got, (int, float)) or abs(got - want) > 1e-9:
             return report(title, [f"{a}/{b}: you said {got!r}, expected {want:.4f}.",
                                   "hint: count commits touching both, divide by commits touching at least one."])
-    got, error = _call(coupling_degree, [], "x", "y")
+    got, error = call_safely(coupling_degree, [], "x", "y")
     if error or got != 0:
         return report(title, [error or f"an empty history should give 0, got {got!r}."])
     return report(title, [], "orders and payments change together most of the time: one deployable in disguise.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from patterns.check import is_unanswered, report
+from patterns.check import not_ready, report
 from patterns.consistency import (
     Op,
     Unavailable,
@@ -45,17 +45,12 @@ HISTORIES: dict[str, list[Op]] = {
 }
 
 
-def _unanswered(title: str, value: object) -> bool:
-    if is_unanswered(value):
-        report(title, ["not answered yet: replace the ... with your answer and run this cell again."])
-        return True
-    return False
 
 
 def check_cheapest_strict_quorum(answer: Any, n: int = 3) -> bool:
     """Exercise 1: (R, W) for N=n with no stale reads and writes waiting for as few acks as possible."""
     title = "Exercise 1 (cheapest write quorum without stale reads)"
-    if _unanswered(title, answer):
+    if not_ready(title, answer):
         return False
     if not (isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(x, int) for x in answer)):
         return report(title, [f"give a tuple (R, W) of two integers, got {answer!r}"])
@@ -75,7 +70,7 @@ def check_cheapest_strict_quorum(answer: Any, n: int = 3) -> bool:
 def check_linearizable_choice(answer: Any) -> bool:
     """Exercise 2: the set of names in ``HISTORIES`` that are linearizable."""
     title = "Exercise 2 (which histories are linearizable?)"
-    if _unanswered(title, answer):
+    if not_ready(title, answer):
         return False
     if not isinstance(answer, (set, frozenset)) or not set(answer) <= set(HISTORIES):
         return report(title, [f"give a set of names from {sorted(HISTORIES)}, got {answer!r}"])
@@ -91,7 +86,7 @@ def check_linearizable_choice(answer: Any) -> bool:
 def check_merge_carts(merge: Any) -> bool:
     """Exercise 3: ``merge(siblings: list[frozenset]) -> frozenset`` loses no confirmed item."""
     title = "Exercise 3 (merge siblings of a cart)"
-    if _unanswered(title, merge):
+    if not_ready(title, merge):
         return False
     if not callable(merge):
         return report(title, [f"merge must be a function, got {type(merge).__name__}"])
@@ -118,7 +113,7 @@ def check_merge_carts(merge: Any) -> bool:
 def check_tolerated_cut(answer: Any, n: int = 5, quorum: int = 3) -> bool:
     """Exercise 4: how many nodes can be cut off while the rest still serve R=W=quorum writes (CP)."""
     title = "Exercise 4 (how many nodes may be cut off?)"
-    if _unanswered(title, answer):
+    if not_ready(title, answer):
         return False
     if isinstance(answer, bool) or not isinstance(answer, int):
         return report(title, [f"give an integer, got {answer!r}"])

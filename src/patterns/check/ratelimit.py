@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from patterns.check import is_unanswered, report
+from patterns.check import not_ready, report
 from patterns.clock import ManualClock
 
 __all__ = [
@@ -40,11 +40,6 @@ ESTIMATE_SCENARIO: dict[str, Any] = {
 PARTNER_QUOTA: dict[str, float] = {"max_requests": 20, "window": 10.0, "min_rate": 1.5}
 
 
-def _unanswered(title: str, value: object) -> bool:
-    if is_unanswered(value):
-        report(title, ["not answered yet: replace the ... with your answer and run this cell again."])
-        return True
-    return False
 
 
 def max_in_window(times: Sequence[float], window: float) -> int:
@@ -84,7 +79,7 @@ def _scenario_estimate() -> tuple[float, bool]:
 def check_sliding_estimate(estimate: object, admitted: object) -> bool:
     """Exercise 1: the sliding-window-counter estimate at t = 12.5 s and whether it admits."""
     title = "Exercise 1 (sliding window counter)"
-    if _unanswered(title, estimate) or _unanswered(title, admitted):
+    if not_ready(title, estimate) or not_ready(title, admitted):
         return False
     problems = []
     truth, truth_admitted = _scenario_estimate()
@@ -148,7 +143,7 @@ def _reference_fixed_window(times: Sequence[float], limit: int, period: float) -
 def check_fixed_window(func: object) -> bool:
     """Exercise 2: ``func(times, limit, period) -> list[bool]`` must decide like ``FixedWindow``."""
     title = "Exercise 2 (a fixed window of your own)"
-    if _unanswered(title, func):
+    if not_ready(title, func):
         return False
     if not callable(func):
         return report(title, [f"my_fixed_window should be a function, got {type(func).__name__}."])
@@ -203,7 +198,7 @@ def check_partner_bucket(params: object) -> bool:
     from patterns.ratelimit import TokenBucket
 
     title = "Exercise 3 (sizing a token bucket for a partner quota)"
-    if _unanswered(title, params):
+    if not_ready(title, params):
         return False
     if not isinstance(params, dict) or not {"limit", "period"} <= set(params) or not set(params) <= {
         "limit", "period", "burst"
@@ -243,7 +238,7 @@ def check_shared_limiter(server_a: object, server_b: object) -> bool:
     from patterns.ratelimit import RateLimiter
 
     title = "Exercise 4 (one limit shared by two app servers)"
-    if _unanswered(title, server_b):
+    if not_ready(title, server_b):
         return False
     if not isinstance(server_b, RateLimiter) or not isinstance(server_a, RateLimiter):
         return report(title, [f"server_b should be a limiter such as SlidingWindowLog, got "

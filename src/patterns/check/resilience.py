@@ -8,10 +8,9 @@ means "not answered yet".
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any
 
-from patterns.check import is_unanswered, report
+from patterns.check import call_safely, not_ready, report
 from patterns.clock import ManualClock
 from patterns.resilience import Backoff, CircuitBreaker, Fallback, Retry, WindowSpec
 from patterns.sim.resilience import FlakyPaymentService, Outage, amplified_calls, drive
@@ -25,31 +24,18 @@ __all__ = [
 ]
 
 
-def _unanswered(title: str, answer: object) -> bool:
-    if is_unanswered(answer):
-        report(title, ["no answer yet: replace the ... and run this cell again."])
-        return True
-    if not callable(answer):
-        report(title, [f"expected a function, got {type(answer).__name__}."])
-        return True
-    return False
 
 
-def _safely(fn: Callable[..., Any], *args: Any) -> tuple[Any, str]:
-    try:
-        return fn(*args), ""
-    except Exception as exc:  # noqa: BLE001 - the learner's code may fail in any way; report it
-        return None, f"calling it with {args!r} raised {type(exc).__name__}: {exc}"
 
 
 def check_amplification(calls_at_bottom: object) -> bool:
     """Exercise 1: ``calls_at_bottom(attempts, layers)`` predicts the simulated count."""
     title = "Exercise 1 (retry amplification)"
-    if _unanswered(title, calls_at_bottom):
+    if not_ready(title, calls_at_bottom, expect=callable):
         return False
     problems = []
     for attempts, layers in [(3, 5), (2, 3), (4, 2), (1, 6), (3, 1)]:
-        got, error = _safely(calls_at_bottom, attempts, layers)
+        got, error = call_safely(calls_at_bottom, attempts, layers)
         if error:
             return report(title, [error])
         expected = amplified_calls(attempts, layers)
@@ -66,7 +52,7 @@ def check_amplification(calls_at_bottom: object) -> bool:
 def check_full_jitter(full_jitter_delay: object) -> bool:
     """Exercise 2: ``full_jitter_delay(n, base, cap, rng)`` draws the n-th full-jitter pause."""
     title = "Exercise 2 (full jitter)"
-    if _unanswered(title, full_jitter_delay):
+    if not_ready(title, full_jitter_delay, expect=callable):
         return False
     base, cap = 0.1, 5.0
     rng = random.Random(6)
@@ -75,7 +61,7 @@ def check_full_jitter(full_jitter_delay: object) -> bool:
         ceiling = min(cap, base * 2**n)
         draws = []
         for _ in range(300):
-            got, error = _safely(full_jitter_delay, n, base, cap, rng)
+            got, error = call_safely(full_jitter_delay, n, base, cap, rng)
             if error:
                 return report(title, [error])
             if isinstance(got, bool) or not isinstance(got, (int, float)):
@@ -111,11 +97,11 @@ def check_full_jitter(full_jitter_delay: object) -> bool:
 def check_breaker_settings(make_breaker: object) -> bool:
     """Exercise 3: ``make_breaker(clock)`` ignores 10% background noise but trips on an outage."""
     title = "Exercise 3 (tune the breaker)"
-    if _unanswered(title, make_breaker):
+    if not_ready(title, make_breaker, expect=callable):
         return False
     outage = Outage(300, 400, 1.0)
     clock = ManualClock()
-    breaker, error = _safely(make_breaker, clock)
+    breaker, error = call_safely(make_breaker, clock)
     if error:
         return report(title, [error])
     if not isinstance(breaker, CircuitBreaker):
@@ -162,7 +148,7 @@ def payment_policies(clock: ManualClock) -> tuple[CircuitBreaker, Retry, Fallbac
 def check_payment_client(build_client: object) -> bool:
     """Exercise 4: ``build_client(charge, breaker, retry, fallback)`` orders the three policies."""
     title = "Exercise 4 (compose the payment client)"
-    if _unanswered(title, build_client):
+    if not_ready(title, build_client, expect=callable):
         return False
     problems: list[str] = []
     blips = iter([ConnectionError("reset"), "ok-1"])
@@ -173,10 +159,10 @@ def check_payment_client(build_client: object) -> bool:
             raise item
         return item
 
-    client, error = _safely(build_client, blip, *payment_policies(ManualClock()))
+    client, error = call_safely(build_client, blip, *payment_policies(ManualClock()))
     if error or not callable(client):
         return report(title, [error or f"build_client must return a callable, got {client!r}."])
-    got, error = _safely(client, 10.0)
+    got, error = call_safely(client, 10.0)
     if error or got != "ok-1":
         problems.append(
             f"one transient failure should be retried, then succeed with 'ok-1'; got {error or repr(got)}. "
@@ -188,11 +174,11 @@ def check_payment_client(build_client: object) -> bool:
         hits.append(1)
         raise ConnectionError("refused")
 
-    client, error = _safely(build_client, dead, *payment_policies(ManualClock()))
+    client, error = call_safely(build_client, dead, *payment_policies(ManualClock()))
     if error or not callable(client):
         return report(title, problems + [error or f"build_client must return a callable, got {client!r}."])
     for _ in range(20):
-        answer, error = _safely(client, 10.0)
+        answer, error = call_safely(client, 10.0)
         if error or answer != "deferred":
             problems.append(
                 "every request to a dead service should get the fallback's 'deferred', got "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from patterns.check import is_unanswered, report
+from patterns.check import is_unanswered, not_ready, report
 from patterns.sagas import (
     FAILURE_KINDS,
     STEP_NAMES,
@@ -42,23 +42,12 @@ COMPENSATION_CASES: list[list[tuple[str, str]]] = [
 ]
 
 
-def _unanswered(title: str, answer: object, kind: type | tuple[type, ...] | None = None) -> bool:
-    if is_unanswered(answer):
-        report(title, ["no answer yet: replace the ... and run this cell again."])
-        return True
-    if kind is None and not callable(answer):
-        report(title, [f"expected a function, got {type(answer).__name__}."])
-        return True
-    if kind is not None and not isinstance(answer, kind):
-        report(title, [f"expected a {getattr(kind, '__name__', kind)}, got {type(answer).__name__}."])
-        return True
-    return False
 
 
 def check_compensation_plan(compensations_for: object) -> bool:
     """Exercise 1: ``compensations_for(events)`` lists the compensations a resumed saga still owes."""
     title = "Exercise 1 (what does a resumed saga owe?)"
-    if _unanswered(title, compensations_for):
+    if not_ready(title, compensations_for, expect=callable):
         return False
     assert callable(compensations_for)
     for events in COMPENSATION_CASES:
@@ -87,7 +76,7 @@ def _plan_hint(events: list[tuple[str, str]], got: list[str], expected: list[str
 def check_order_saga(build_saga: object) -> bool:
     """Exercise 2: ``build_saga(shop)`` returns a ``SagaDefinition`` that passes the whole matrix."""
     title = "Exercise 2 (an order saga that survives the failure matrix)"
-    if _unanswered(title, build_saga):
+    if not_ready(title, build_saga, expect=callable):
         return False
     assert callable(build_saga)
     try:
@@ -116,7 +105,7 @@ def check_order_saga(build_saga: object) -> bool:
 def check_failure_events(answer: object) -> bool:
     """Exercise 3: for each refusing step, the events the choreography emits after OrderCreated."""
     title = "Exercise 3 (compensating events in the choreography)"
-    if _unanswered(title, answer, Mapping):
+    if not_ready(title, answer, expect=Mapping):
         return False
     assert isinstance(answer, Mapping)
     problems = []

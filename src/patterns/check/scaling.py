@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from patterns.check import is_unanswered, report
+from patterns.check import not_ready, report
 from patterns.sharding import ConsistentHashRing, ModuloRouter, hash_keys, load
 
 __all__ = [
@@ -30,11 +30,6 @@ VNODE_CHOICES = (1, 10, 50, 100, 160, 500, 1000)
 _KEYS = [f"user:{i}" for i in range(100_000)]
 
 
-def _unanswered(title: str, value: object) -> bool:
-    if is_unanswered(value):
-        report(title, ["not answered yet: replace the ... with your answer and run this cell again."])
-        return True
-    return False
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +51,7 @@ def modulo_moved_fraction(before: int, after: int, keys: int = 100_000) -> float
 def check_modulo_moves(answer: Any, before: int = 4, after: int = 5) -> bool:
     """Exercise 1: the fraction of keys that move when modulo sharding grows ``before -> after``."""
     title = "Exercise 1 (modulo resharding)"
-    if _unanswered(title, answer):
+    if not_ready(title, answer):
         return False
     if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not 0 <= answer <= 1:
         return report(title, [f"give a fraction between 0 and 1, got {answer!r}"])
@@ -73,7 +68,7 @@ def check_modulo_moves(answer: Any, before: int = 4, after: int = 5) -> bool:
 def check_shard_for(shard_for: Any) -> bool:
     """Exercise 2: ``shard_for(key, num_shards) -> int`` must be in range, even and minimal-moving."""
     title = "Exercise 2 (a consistent shard_for)"
-    if _unanswered(title, shard_for):
+    if not_ready(title, shard_for):
         return False
     if not callable(shard_for):
         return report(title, [f"shard_for must be a function, got {type(shard_for).__name__}"])
@@ -118,7 +113,7 @@ def check_pick_replica(pick_replica: Any, trials: int = 500, seed: int = 8) -> b
     (the most up-to-date one on ties is not required), or None to send the read to the primary.
     """
     title = "Exercise 3 (read-your-writes routing)"
-    if _unanswered(title, pick_replica):
+    if not_ready(title, pick_replica):
         return False
     if not callable(pick_replica):
         return report(title, [f"pick_replica must be a function, got {type(pick_replica).__name__}"])
@@ -157,7 +152,7 @@ def smallest_balanced_vnodes(bound: float = 1.10, nodes: int = 10) -> int:
 def check_vnodes_for_balance(answer: Any) -> bool:
     """Exercise 4: the smallest vnode count in ``VNODE_CHOICES`` giving max/mean <= 1.10."""
     title = "Exercise 4 (virtual nodes for balance)"
-    if _unanswered(title, answer):
+    if not_ready(title, answer):
         return False
     if answer not in VNODE_CHOICES:
         return report(title, [f"choose one of {VNODE_CHOICES}, got {answer!r}"])
