@@ -8,6 +8,8 @@
 
 Units: a token is worth ``P`` (the period in ticks) "scaled units", and the bucket refills ``limit``
 scaled units per tick, so the fractional rate ``limit / period`` becomes integer arithmetic.
+Durations round up: ``-(x // limit)`` with ``x <= 0`` is ``ceil(-x / limit)`` (``base.cdiv``, written
+out because these lines run on every call and a function call would cost more than the division).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from patterns import clock as _clock
 from patterns.ratelimit import lua
-from patterns.ratelimit.base import Outcome, RateLimiter, cdiv, check_int
+from patterns.ratelimit.base import Outcome, RateLimiter, check_int
 
 __all__ = ["TokenBucket", "GCRA", "LeakyBucket"]
 
@@ -78,8 +80,8 @@ class TokenBucket(_BucketLimiter):
         if allowed:
             tokens -= need
         else:
-            retry = cdiv(need - tokens, limit)
-        return (tokens, last), (allowed, tokens // P, retry, cdiv(cap - tokens, limit), 0)
+            retry = -((tokens - need) // limit)
+        return (tokens, last), (allowed, tokens // P, retry, -((tokens - cap) // limit), 0)
 
 
 class GCRA(_BucketLimiter):
@@ -103,13 +105,13 @@ class GCRA(_BucketLimiter):
         allowed = debt + cost * P <= cap
         if allowed:
             if self._reports_delay:
-                delay = cdiv(debt, limit)
+                delay = -(-debt // limit)
             carry, rem = divmod(rem + cost * P, limit)
             tat += carry
             debt += cost * P
         else:
-            retry = cdiv(debt + cost * P - cap, limit)
-        return (tat, rem), (allowed, (cap - debt) // P, retry, cdiv(debt, limit), delay)
+            retry = -((cap - debt - cost * P) // limit)
+        return (tat, rem), (allowed, (cap - debt) // P, retry, -(-debt // limit), delay)
 
 
 class LeakyBucket(GCRA):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["Decision", "make_decision"]
@@ -47,26 +46,31 @@ class Decision:
         return headers
 
 
-def _factory() -> Callable[[bool, int, int, float, float, float], Decision]:
-    """A constructor for ``Decision`` that skips the frozen-dataclass ``__init__`` (which pays
-    ``object.__setattr__`` per field): limiters build one per call, so this halves its cost."""
-    new = object.__new__
-    setters = [getattr(Decision, name).__set__ for name in Decision.__slots__]
-    s_allowed, s_limit, s_remaining, s_retry, s_reset, s_delay = setters
+class _DecisionBuilder:
+    """Same slots as ``Decision``, but writable: the cheap way to fill in a new ``Decision``."""
 
-    def make_decision(
-        allowed: bool, limit: int, remaining: int, retry_after: float, reset_after: float, delay: float
-    ) -> Decision:
-        d = new(Decision)
-        s_allowed(d, allowed)
-        s_limit(d, limit)
-        s_remaining(d, remaining)
-        s_retry(d, retry_after)
-        s_reset(d, reset_after)
-        s_delay(d, delay)
-        return d
-
-    return make_decision
+    __slots__ = Decision.__slots__
 
 
-make_decision = _factory()
+_new = object.__new__
+
+
+def make_decision(
+    allowed: bool, limit: int, remaining: int, retry_after: float, reset_after: float, delay: float
+) -> Decision:
+    """``Decision(...)`` with every field given, several times faster (limiters call it on every request).
+
+    The frozen dataclass ``__init__`` pays one ``object.__setattr__`` call per field. Here we fill
+    the slots of a writable twin with plain stores, then turn it into a ``Decision`` (``__class__``
+    assignment is allowed because the two slot layouts are identical). From then on it is as frozen,
+    comparable and hashable as any other ``Decision``.
+    """
+    d = _new(_DecisionBuilder)
+    d.allowed = allowed
+    d.limit = limit
+    d.remaining = remaining
+    d.retry_after = retry_after
+    d.reset_after = reset_after
+    d.delay = delay
+    d.__class__ = Decision  # type: ignore[assignment]
+    return d  # type: ignore[return-value]

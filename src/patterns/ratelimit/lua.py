@@ -1,7 +1,9 @@
 """The Redis side of each algorithm: one Lua script per algorithm, run atomically by the server.
 
 Each script mirrors the Python ``_step`` of its class line for line, on integers (time in ticks, see
-``base.py``), so memory and Redis make the same decisions on the same trace. Calling convention:
+``base.py``), so memory and Redis make the same decisions on the same trace. (For speed, the memory side
+keeps a few times pre-added: the window's end tick instead of its number, each log entry's expiry
+tick instead of its admission time; the same information, so the same decisions.) Calling convention:
 
 * ``ARGV[1]``: now in ticks, or ``server`` to read the server's ``TIME`` (one clock for all clients);
 * ``ARGV[2]``: the tick in microseconds; ``ARGV[3]``: cost; ``ARGV[4..]``: the algorithm's parameters;

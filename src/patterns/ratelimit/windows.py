@@ -12,7 +12,7 @@ from collections import deque
 from typing import Any
 
 from patterns.ratelimit import lua
-from patterns.ratelimit.base import Outcome, RateLimiter, cdiv
+from patterns.ratelimit.base import Outcome, RateLimiter
 
 __all__ = ["FixedWindow", "SlidingWindowLog", "SlidingWindowCounter"]
 
@@ -36,21 +36,24 @@ class FixedWindow(_WindowLimiter):
     _lua = lua.FIXED_WINDOW
 
     def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
-        P = self._P
-        k_now = now // P
-        if state is None or k_now > state[0]:
-            k, count = k_now, 0
+        # State: (end, count). The Lua script stores the window number k; its end tick (k + 1) * P
+        # is the same information, and keeping it spares every call a division and a product of
+        # large integers (now >= end is the same test as now // P > k).
+        if state is None or now >= state[0]:
+            P = self._P
+            end, count = (now // P + 1) * P, 0
         else:
-            k, count = state
-        allowed = count + cost <= self.limit
+            end, count = state
+        limit = self.limit
+        allowed = count + cost <= limit
         if allowed:
             count += cost
-        window_end = (k + 1) * P - now
-        return (k, count), (allowed, self.limit - count, 0 if allowed else window_end, window_end, 0)
+        window_end = end - now
+        return (end, count), (allowed, limit - count, 0 if allowed else window_end, window_end, 0)
 
 
 class _Log:
-    """A sliding log: deque of [time, cost] (same-time admissions merged) and their running sum."""
+    """A sliding log: deque of [expiry tick, cost] (same-time admissions merged), their running sum."""
 
     __slots__ = ("entries", "total")
 
@@ -75,33 +78,37 @@ class SlidingWindowLog(_WindowLimiter):
         return [base + ":log", base + ":sum"]
 
     def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
+        # Each entry holds the tick at which it leaves the window (admission time + P) rather than
+        # the admission time that Lua stores: same information, fewer big-integer sums per call.
         log: _Log = _Log() if state is None else state
-        entries, P, limit = log.entries, self._P, self.limit
-        boundary = now - P  # (time is monotonic here: the base class holds a stepped-back clock)
-        while entries and entries[0][0] <= boundary:
+        entries, limit = log.entries, self.limit
+        # (time is monotonic here: the base class holds a stepped-back clock)
+        while entries and entries[0][0] <= now:  # drop what has left the window (t <= now - P)
             log.total -= entries.popleft()[1]
         total = log.total
-        retry = 0
-        allowed = total + cost <= limit
-        if allowed:
+        if total + cost <= limit:
             log.total = total = total + cost
-            if entries and entries[-1][0] == now:
+            expiry = now + self._P
+            if entries and entries[-1][0] == expiry:
                 entries[-1][1] += cost
             else:
-                entries.append([now, cost])
-        else:  # wait until enough of the oldest entries expire: at most `need` of them (each >= 1)
-            need, oldest = total + cost - limit, entries[0]
-            if oldest[1] >= need:  # the common case: the oldest entry alone frees enough
-                retry = oldest[0] + P - now
-            else:
-                freed = 0
-                for t, c in entries:
-                    freed += c
-                    if freed >= need:
-                        retry = t + P - now
-                        break
-        reset = entries[-1][0] + P - now if entries else 0
-        return log, (allowed, limit - total, retry, reset, 0)
+                entries.append([expiry, cost])
+            # the newest entry is now: a full quota is back one period from now
+            return log, (True, limit - total, 0, self._P, 0)
+        # Denied, so the log is not empty (total + cost > limit >= cost). Wait until enough of the
+        # oldest entries expire: at most `need` of them (each costs >= 1).
+        need, oldest = total + cost - limit, entries[0]
+        if oldest[1] >= need:  # the common case: the oldest entry alone frees enough
+            retry = oldest[0] - now
+        else:
+            retry = 0
+            freed = 0
+            for expiry, c in entries:
+                freed += c
+                if freed >= need:
+                    retry = expiry - now
+                    break
+        return log, (False, limit - total, retry, entries[-1][0] - now, 0)
 
 
 class SlidingWindowCounter(_WindowLimiter):
@@ -120,31 +127,34 @@ class SlidingWindowCounter(_WindowLimiter):
 
     def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
         P, limit = self._P, self.limit
-        k_now = now // P
+        # State: (end of the current window in ticks, prev, curr). Lua keeps the window number k
+        # instead; end = (k + 1) * P says the same and spares most calls a big-integer division.
         if state is None:
-            k, prev, curr = k_now, 0, 0
+            end, prev, curr = (now // P + 1) * P, 0, 0
         else:
-            k, prev, curr = state
-            if k_now == k + 1:
-                k, prev, curr = k_now, curr, 0
-            elif k_now > k + 1:
-                k, prev, curr = k_now, 0, 0
-        weight = (k + 1) * P - now  # ticks of the sliding window that still overlap window k-1
+            end, prev, curr = state
+            if now >= end:  # a new window: the current count becomes the previous one, or expires
+                prev = curr if now < end + P else 0
+                end, curr = (now // P + 1) * P, 0
+        weight = end - now  # ticks of the sliding window that still overlap the previous window
         retry = 0
         previous = prev * weight  # scaled by P, like everything compared below
-        allowed = previous + (curr + cost) * P <= limit * P
+        allowed = previous + (curr + cost) * P <= self._limit_scaled
         if allowed:
             curr += cost
         else:
             room = limit - curr - cost
             if room >= 0:  # wait in this window until prev's weight has shrunk enough
-                retry = cdiv(previous - room * P, prev)
+                retry = -((room * P - previous) // prev)  # ceil((previous - room * P) / prev)
                 if retry > weight:
                     retry = weight
             else:  # wait into the next window, until this window's count (then prev) weighs less
-                retry = weight + cdiv((curr + cost - limit) * P, curr)
-        remaining = (limit * P - previous) // P - curr
-        if remaining < 0:
-            remaining = 0
+                retry = weight - room * P // curr  # room < 0: that is + ceil(-room * P / curr)
+        if previous:  # floor((limit * P - previous) / P), kept >= 0
+            remaining = (self._limit_scaled - previous) // P - curr
+            if remaining < 0:
+                remaining = 0
+        else:  # the previous window is empty or out of reach: skip the (big-integer) division
+            remaining = limit - curr
         reset = weight + P if curr > 0 else weight if prev > 0 else 0
-        return (k, prev, curr), (allowed, remaining, retry, reset, 0)
+        return (end, prev, curr), (allowed, remaining, retry, reset, 0)
