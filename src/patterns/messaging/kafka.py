@@ -41,6 +41,7 @@ from patterns.messaging.protocol import (
     check_key,
     check_max_records,
     check_partitions,
+    check_subscription,
     check_topic_name,
 )
 from patterns.messaging.serde import JsonSerde, Serde
@@ -209,12 +210,7 @@ class KafkaBroker:
         start: Start = "earliest",
     ) -> KafkaConsumerAdapter:
         """Join ``group`` as ``member``; the group assigns partitions during the first poll."""
-        names = [topics] if isinstance(topics, str) else list(topics)
-        if not names:
-            raise ValueError("topics must name at least one topic")
-        check_group(group)
-        if start not in ("earliest", "latest"):
-            raise ValueError(f"start must be 'earliest' or 'latest', got {start!r}")
+        names = check_subscription(topics, group, start)
         for name in names:
             self._topic(name)
         member = member if member is not None else f"{group}-{next(self._member_ids)}"

@@ -37,6 +37,7 @@ from patterns.messaging.protocol import (
     check_key,
     check_max_records,
     check_partitions,
+    check_subscription,
     check_topic_name,
 )
 from patterns.messaging.serde import JsonSerde, Serde, partition_for
@@ -200,12 +201,7 @@ class InMemoryBroker:
         start: Start = "earliest",
     ) -> MemoryConsumer:
         """Join ``group`` as ``member`` reading ``topics``; the group rebalances at once."""
-        names = [topics] if isinstance(topics, str) else list(topics)
-        if not names:
-            raise ValueError("topics must name at least one topic")
-        check_group(group)
-        if start not in ("earliest", "latest"):
-            raise ValueError(f"start must be 'earliest' or 'latest', got {start!r}")
+        names = check_subscription(topics, group, start)
         with self._lock:
             for name in names:
                 self._topic(name)

@@ -216,6 +216,17 @@ def check_group(group: object) -> str:
     return group
 
 
+def check_subscription(topics: str | Sequence[str], group: object, start: object) -> list[str]:
+    """Validate ``subscribe`` arguments the same way on every broker; returns the topic names."""
+    names = [topics] if isinstance(topics, str) else list(topics)
+    if not names:
+        raise ValueError("topics must name at least one topic")
+    check_group(group)
+    if start not in ("earliest", "latest"):
+        raise ValueError(f"start must be 'earliest' or 'latest', got {start!r}")
+    return names
+
+
 def check_key(key: object) -> str | None:
     if key is not None and not isinstance(key, str):
         raise TypeError(f"key must be a string or None, got {type(key).__name__}")
