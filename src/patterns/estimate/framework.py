@@ -179,7 +179,7 @@ def design_implications(est: Estimate, limits: dict[str, Limit] | None = None) -
     out.append(Implication("shard the database", write_over or store_over,
                            f"{write_why}; {store_why}", "08-database-scaling"))
     cache_over, cache_why = vs("cache_size", "cache_memory")
-    out.append(Implication("shard the cache (consistent hashing)", cache_over, cache_why, "07-caching"))
+    out.append(Implication("shard the cache (consistent hashing)", cache_over, cache_why, "08-database-scaling"))
     net_over, net_why = vs("bandwidth_out", "network")
     out.append(Implication("spread egress (many nodes or a CDN)", net_over, net_why, "07-caching"))
     peak = est["peak_factor"]
