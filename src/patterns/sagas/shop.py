@@ -124,7 +124,8 @@ def check_order(shop: Shop, order: Order, state: str | None) -> list[str]:
             problems.append(f"completed but {e['active_shipments']} active shipments, expected 1")
     elif state == CANCELLED:
         if abs(e["net_charged"]) > 1e-9:
-            problems.append(f"cancelled but net charged {e['net_charged']:.2f} (payment not refunded)")
+            why = "payment not refunded" if e["net_charged"] > 0 else "refunded more than was charged"
+            problems.append(f"cancelled but net charged {e['net_charged']:.2f} ({why})")
         if e["stock_delta"] != 0:
             problems.append(f"cancelled but stock changed by {e['stock_delta']} (stock not restored)")
         if e["active_shipments"] != 0:
