@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from patterns.check.cqrs import BURST, EXERCISE_BURST, check_burst_backlog, check_redelivery, check_status_counts
+from patterns.check.cqrs import (
+    BURST,
+    EXERCISE_BURST,
+    check_burst_backlog,
+    check_redelivery,
+    check_status_counts,
+)
 from patterns.cqrs import simulate_lag
 
 
