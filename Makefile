@@ -45,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 unit: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/site -q
+	$(BIN)/pytest tests --ignore=tests/site -q --durations=15
 
 notebooks: $(STAMP)
 	$(BIN)/pytest $(NBVAL) labs -q -p no:cacheprovider
