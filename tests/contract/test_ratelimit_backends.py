@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 from patterns.clock import ManualClock
 from patterns.ratelimit import (
     GCRA,
-    FixedWindow,
+    LIMITERS,
     LeakyBucket,
-    SlidingWindowCounter,
     SlidingWindowLog,
     TokenBucket,
 )
 from patterns.ratelimit.lua import EXPIRY_GRACE_MS
 
-ALL = [FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket]
+ALL = list(LIMITERS)
 BUCKETS = (TokenBucket, GCRA, LeakyBucket)
 
 

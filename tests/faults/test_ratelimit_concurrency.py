@@ -18,14 +18,12 @@ import pytest
 from patterns.clock import ManualClock
 from patterns.ratelimit import (
     GCRA,
-    FixedWindow,
+    LIMITERS,
     LeakyBucket,
-    SlidingWindowCounter,
-    SlidingWindowLog,
     TokenBucket,
 )
 
-ALL = [FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket]
+ALL = list(LIMITERS)
 THREADS = 8
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from patterns.clock import ManualClock
 from patterns.ratelimit import (
     GCRA,
+    LIMITERS,
     FixedWindow,
     LeakyBucket,
     SlidingWindowCounter,
@@ -22,7 +23,7 @@ from patterns.ratelimit import (
     TokenBucket,
 )
 
-ALL = [FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket]
+ALL = list(LIMITERS)
 BUCKETS = (TokenBucket, GCRA, LeakyBucket)
 
 

@@ -7,6 +7,7 @@ import pytest
 from patterns.clock import ManualClock
 from patterns.ratelimit import (
     GCRA,
+    LIMITERS,
     FixedWindow,
     LeakyBucket,
     SlidingWindowCounter,
@@ -126,7 +127,7 @@ class ScriptedClock:
 
 
 @pytest.mark.parametrize(
-    "cls", [FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket]
+    "cls", LIMITERS
 )
 def test_a_lagging_clock_makes_the_limiter_stricter_never_looser(cls: type) -> None:
     clock = ScriptedClock()
@@ -141,7 +142,7 @@ def test_a_lagging_clock_makes_the_limiter_stricter_never_looser(cls: type) -> N
 
 
 @pytest.mark.parametrize(
-    "cls", [FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket]
+    "cls", LIMITERS
 )
 def test_a_clock_stepping_back_does_not_let_idle_key_sweeping_forget_live_state(cls: type) -> None:
     clock = ScriptedClock()

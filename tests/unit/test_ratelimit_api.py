@@ -12,15 +12,14 @@ from patterns.errors import RateLimited
 from patterns.infra import redis_client
 from patterns.ratelimit import (
     GCRA,
+    LIMITERS,
     Decision,
     FixedWindow,
     LeakyBucket,
-    SlidingWindowCounter,
-    SlidingWindowLog,
     TokenBucket,
 )
 
-ALL = [FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket]
+ALL = list(LIMITERS)
 BUCKETS = (TokenBucket, GCRA, LeakyBucket)
 
 
@@ -192,3 +191,12 @@ def test_redis_backend_is_accepted_and_named_in_repr() -> None:
     lim = FixedWindow(3, 1.0, clock=ManualClock(), backend=redis_client(fresh=True), prefix="app:")
     assert lim.allow("k").allowed and lim.prefix == "app:"
     assert "redis('app:', time=clock)" in repr(lim)
+
+
+def test_limiters_names_every_exported_algorithm_once():
+    import patterns.ratelimit as rl
+
+    exported = {obj for obj in vars(rl).values()
+                if isinstance(obj, type) and issubclass(obj, rl.RateLimiter) and obj is not rl.RateLimiter}
+    assert len(rl.LIMITERS) == len(set(rl.LIMITERS)) == 6
+    assert set(rl.LIMITERS) == exported

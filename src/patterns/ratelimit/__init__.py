@@ -14,7 +14,11 @@ from patterns.ratelimit.buckets import GCRA, LeakyBucket, TokenBucket
 from patterns.ratelimit.decision import Decision
 from patterns.ratelimit.windows import FixedWindow, SlidingWindowCounter, SlidingWindowLog
 
+LIMITERS = (FixedWindow, SlidingWindowLog, SlidingWindowCounter, TokenBucket, GCRA, LeakyBucket)
+"""Every algorithm, in the order the chapter introduces them (tests and labs iterate over it)."""
+
 __all__ = [
+    "LIMITERS",
     "Decision",
     "RateLimiter",
     "FixedWindow",
