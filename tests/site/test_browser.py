@@ -12,13 +12,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
+from test_site import HTML, toc_pages  # the same toc and build folder as the HTML checks
 
-ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -44,8 +42,7 @@ PROBE = """
 
 
 def pages() -> list[str]:
-    toc = (ROOT / "_toc.yml").read_text()
-    names = re.findall(r"(?:file|root):\s*([^\s#]+)", toc)
+    names = toc_pages()
     return [names[0]] + [n for n in names if n.startswith("chapters/")]  # the home page and chapters
 
 
