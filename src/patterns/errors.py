@@ -16,6 +16,7 @@ __all__ = [
     "SagaFailed",
     "IdempotencyConflict",
     "BackendUnavailable",
+    "StorageLocked",
 ]
 
 
@@ -58,3 +59,7 @@ class IdempotencyConflict(PatternError):
 
 class BackendUnavailable(PatternError):
     """A configured real backend (Redis, Kafka) cannot be reached."""
+
+
+class StorageLocked(PatternError):
+    """A SQLite database stayed locked by another connection past its busy timeout."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -29,11 +31,19 @@ __all__ = [
     "kafka_bootstrap",
     "sqlite_db",
     "probe_tcp",
+    "mask_url",
+    "redis_errors",
+    "REDIS_TIMEOUT_ENV",
+    "DEFAULT_REDIS_TIMEOUT",
 ]
 
 REDIS_URL_ENV = "PATTERNS_REDIS_URL"
 KAFKA_BOOTSTRAP_ENV = "PATTERNS_KAFKA_BOOTSTRAP"
-CONNECT_TIMEOUT = 2.0  # seconds: an unreachable server fails fast, naming itself
+REDIS_TIMEOUT_ENV = "PATTERNS_REDIS_TIMEOUT"
+#: Seconds a Redis connect or reply may take before the call fails with ``BackendUnavailable``: a
+#: hung server costs a request at most this much. Override with ``PATTERNS_REDIS_TIMEOUT``.
+DEFAULT_REDIS_TIMEOUT = 0.25
+CONNECT_TIMEOUT = 2.0  # seconds: an unreachable Kafka bootstrap fails fast, naming itself
 
 _fake_server: Any = None
 
@@ -43,16 +53,18 @@ def redis_url() -> str | None:
     return os.environ.get(REDIS_URL_ENV) or None
 
 
-def redis_client(url: str | None = None, *, fresh: bool = False) -> Any:
+def redis_client(url: str | None = None, *, fresh: bool = False, timeout: float | None = None) -> Any:
     """A Redis client: the real server at ``url``/``PATTERNS_REDIS_URL``, else fakeredis with Lua.
 
     Embedded clients share one in-process server, so two "app servers" built with two calls see
     the same data, as they would on a real Redis. ``fresh=True`` gives an isolated embedded server.
-    A configured server that does not answer raises ``BackendUnavailable`` within about 2 seconds.
+    A configured server that does not answer within ``timeout`` seconds (default
+    ``PATTERNS_REDIS_TIMEOUT`` or 0.25 s), or that does not speak Redis, raises
+    ``BackendUnavailable``; the message shows the URL with its password masked.
     """
     url = url if url is not None else redis_url()
     if url:
-        return _real_redis(url)
+        return _real_redis(url, _timeout(timeout))
     import fakeredis
 
     global _fake_server
@@ -63,20 +75,90 @@ def redis_client(url: str | None = None, *, fresh: bool = False) -> Any:
     return fakeredis.FakeRedis(server=_fake_server)
 
 
-def _real_redis(url: str) -> Any:
+def _timeout(timeout: float | None) -> float:
+    from patterns._validate import require_seconds
+
+    if timeout is not None:
+        return require_seconds(timeout, "timeout", maximum=60.0)
+    configured = os.environ.get(REDIS_TIMEOUT_ENV)
+    if not configured:
+        return DEFAULT_REDIS_TIMEOUT
+    try:
+        value = float(configured)
+    except ValueError:
+        raise ValueError(f"{REDIS_TIMEOUT_ENV} must be a number of seconds, got {configured!r}") from None
+    return require_seconds(value, REDIS_TIMEOUT_ENV, maximum=60.0)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (``redis://:***@host:6379/0``): safe to print."""
+    try:
+        parsed = urlparse(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parsed.password is None:
+        return url
+    user = parsed.username or ""
+    host = parsed.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parsed.port}" if parsed.port else "")
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def _scrub(text: str, url: str) -> str:
+    """Remove the password of ``url`` from ``text`` (redis-py messages may quote the URL)."""
+    try:
+        password = urlparse(url).password
+    except ValueError:
+        password = None
+    if password:
+        text = text.replace(password, "***")
+    return text
+
+
+def _real_redis(url: str, timeout: float) -> Any:
     import redis
 
     parsed = urlparse(url)
     if parsed.scheme not in ("redis", "rediss", "unix"):
-        raise ValueError(f"{REDIS_URL_ENV} must be a redis:// URL, got {url!r}")
+        raise ValueError(f"{REDIS_URL_ENV} must be a redis:// URL, got {mask_url(url)!r}")
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # No silent retries inside the client: a hung server costs one timeout, and the pattern above
+    # (a retry policy, a fallback, a limiter's failure policy) decides what happens next.
     client = redis.Redis.from_url(
-        url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=CONNECT_TIMEOUT
+        url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
     )
-    try:
+    with redis_errors(url, "connect to"):
         client.ping()
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        raise BackendUnavailable(f"Redis at {url} is unreachable: {exc}") from exc
     return client
+
+
+@contextmanager
+def redis_errors(url: str | None = None, action: str = "reach") -> Iterator[None]:
+    """Turn "the server is not there / not answering / not Redis" into ``BackendUnavailable``.
+
+    Connection refused, a timeout, a reply that is not RESP (a web server on the port), and a server
+    still loading its data all mean the same to a caller: the backend is unavailable now. Other
+    Redis errors (a wrong type, a script error, NOPERM) are bugs or configuration and pass through.
+    The message never contains the password.
+    """
+    import redis
+
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.InvalidResponse,
+            redis.exceptions.BusyLoadingError, OSError) as exc:
+        where = f"Redis at {mask_url(url)}" if url else "Redis"
+        detail = _scrub(str(exc), url) if url else str(exc)
+        raise BackendUnavailable(f"could not {action} {where}: {type(exc).__name__}: {detail}") from None
+    except redis.ResponseError as exc:
+        if "protocol error" in str(exc).lower():
+            where = f"Redis at {mask_url(url)}" if url else "Redis"
+            raise BackendUnavailable(f"{where} does not speak the Redis protocol: {exc}") from None
+        raise
 
 
 def is_redis_client(obj: object) -> bool:

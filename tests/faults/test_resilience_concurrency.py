@@ -6,34 +6,13 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 
 from patterns.clock import ManualClock
 from patterns.errors import BulkheadFull, CircuitOpen
 from patterns.resilience import Bulkhead, CircuitBreaker, ThreadPoolBulkhead, WindowSpec
-
-LONG = 5.0  # upper bound for waits that only expire when something is broken
-
-
-def run_threads(n: int, target: Callable[[int], None]) -> list[BaseException]:
-    """Run ``target(i)`` in ``n`` threads; return the errors they raised (none expected)."""
-    errors: list[BaseException] = []
-
-    def guarded(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as exc:  # collected and asserted on by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(LONG * 2)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return errors
+from tests.helpers import LONG, run_threads
 
 
 def test_breaker_does_not_hold_its_lock_while_the_call_runs() -> None:

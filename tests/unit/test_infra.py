@@ -1,16 +1,10 @@
-import socket
 import time
 
 import pytest
 
 from patterns import infra
 from patterns.errors import BackendUnavailable
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import closed_port
 
 
 def test_embedded_redis_is_fakeredis_with_lua(monkeypatch):
@@ -30,7 +24,7 @@ def test_embedded_clients_share_one_server_unless_fresh(monkeypatch):
 
 
 def test_unreachable_redis_fails_fast_naming_the_url(monkeypatch):
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    url = f"redis://127.0.0.1:{closed_port()}/0"
     monkeypatch.setenv(infra.REDIS_URL_ENV, url)
     start = time.monotonic()
     with pytest.raises(BackendUnavailable, match=url):
@@ -50,7 +44,7 @@ def test_kafka_bootstrap_unset_means_in_process(monkeypatch):
 
 
 def test_unreachable_kafka_fails_fast_naming_the_address(monkeypatch):
-    address = f"127.0.0.1:{_closed_port()}"
+    address = f"127.0.0.1:{closed_port()}"
     monkeypatch.setenv(infra.KAFKA_BOOTSTRAP_ENV, address)
     with pytest.raises(BackendUnavailable, match=address):
         infra.kafka_bootstrap()
@@ -71,3 +65,54 @@ def test_sqlite_db_memory_and_file(tmp_path):
     path = tmp_path / "x.db"
     infra.sqlite_db(path)["t"].insert({"id": 2})
     assert infra.sqlite_db(path)["t"].count == 1
+
+
+def test_mask_url_hides_passwords() -> None:
+    assert infra.mask_url("redis://:s3cret@host:6379/0") == "redis://:***@host:6379/0"
+    assert infra.mask_url("redis://alice:s3cret@host/1") == "redis://alice:***@host/1"
+    assert infra.mask_url("redis://host:6379/0") == "redis://host:6379/0"
+
+
+def test_a_server_that_never_answers_costs_one_short_timeout_and_hides_the_password() -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)  # accepts connections, never replies
+        url = f"redis://alice:s3cret@127.0.0.1:{listener.getsockname()[1]}/0"
+        start = time.monotonic()
+        with pytest.raises(BackendUnavailable) as caught:
+            infra.redis_client(url, timeout=0.2)
+        assert time.monotonic() - start < 1.5
+    assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
+
+
+def test_a_server_that_is_not_redis_is_unavailable_not_a_protocol_crash() -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def http_server() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(1024)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    thread = threading.Thread(target=http_server, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(BackendUnavailable, match="Redis at redis://127.0.0.1"):
+            infra.redis_client(f"redis://127.0.0.1:{listener.getsockname()[1]}/0", timeout=1.0)
+    finally:
+        thread.join(2)
+        listener.close()
+
+
+def test_timeout_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(infra.REDIS_TIMEOUT_ENV, "soon")
+    monkeypatch.setenv(infra.REDIS_URL_ENV, "redis://127.0.0.1:1/0")
+    with pytest.raises(ValueError, match="PATTERNS_REDIS_TIMEOUT"):
+        infra.redis_client()

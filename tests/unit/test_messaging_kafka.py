@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from patterns import infra
 from patterns.errors import BackendUnavailable
 from patterns.messaging import InMemoryBroker, KafkaBroker, broker_from_env
 from patterns.messaging import kafka as kafka_module
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens once the socket is closed
+from tests.helpers import closed_port
 
 
 def test_without_the_variable_the_in_process_broker_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,8 +33,8 @@ from patterns.capstone.providers import ProviderError, SimulatedProvider
 from patterns.clock import Clock
 from patterns.errors import CircuitOpen
 from patterns.messaging import IdempotentConsumer, InMemoryBroker, Record
-from patterns.messaging.outbox import transaction
 from patterns.resilience import Backoff, CircuitBreaker, Fallback, StateChange, WindowSpec
+from patterns.storage import transaction
 
 __all__ = ["WorkerConfig", "ChannelWorker", "Outcome", "is_poison"]
 

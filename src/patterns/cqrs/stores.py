@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from patterns.cqrs.projections import Table
-from patterns.messaging.outbox import connection_of
+from patterns.storage import connection_of
 
 __all__ = ["Checkpoint", "StoreTx", "ReadStore", "SQLiteReadStore", "RedisReadStore"]
 

@@ -18,8 +18,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from patterns.messaging.outbox import EVENT_ID_HEADER, connection_of, transaction
+from patterns.messaging.outbox import EVENT_ID_HEADER
 from patterns.messaging.protocol import Record
+from patterns.storage import connection_of, transaction
 
 __all__ = ["IdempotentConsumer", "event_id_of"]
 

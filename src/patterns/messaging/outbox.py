@@ -24,34 +24,11 @@ from typing import Any
 
 from patterns.clock import Clock, SystemClock
 from patterns.messaging.protocol import Broker, Event, check_key, check_topic_name, new_event_id
+from patterns.storage import connection_of, transaction
 
-__all__ = ["Outbox", "OutboxRelay", "OutboxRow", "EVENT_ID_HEADER", "connection_of"]
+__all__ = ["Outbox", "OutboxRelay", "OutboxRow", "EVENT_ID_HEADER"]
 
 EVENT_ID_HEADER = "event-id"
-
-
-def connection_of(db: Any) -> sqlite3.Connection:
-    """The ``sqlite3.Connection`` behind ``db`` (a connection or a sqlite-utils ``Database``)."""
-    conn = getattr(db, "conn", db)
-    if not isinstance(conn, sqlite3.Connection):
-        raise TypeError(f"db must be a sqlite3.Connection or sqlite_utils.Database, got {type(db).__name__}")
-    return conn
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises: all or nothing."""
-    if conn.in_transaction:
-        raise RuntimeError(
-            "a transaction is already open on this connection; nested transactions are not supported"
-        )
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,11 @@ from typing import Any
 
 from patterns.messaging import Backoff, Broker, Event, IdempotentConsumer, InMemoryBroker, Outbox, OutboxRelay
 from patterns.messaging.kafka import unique_name
-from patterns.messaging.outbox import transaction
 from patterns.messaging.protocol import Consumer, Record
 from patterns.sagas.log import CANCELLED, COMPLETED
 from patterns.sagas.shop import Order, Shop
 from patterns.sagas.steps import ProcessCrash, StepRejected, TransientError
+from patterns.storage import transaction
 
 __all__ = ["ChoreographedShop", "REACTIONS", "PENDING", "BROKEN_VARIANTS"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from patterns.clock import Clock, SystemClock
-from patterns.messaging.outbox import connection_of, transaction
+from patterns.storage import connection_of, transaction
 
 __all__ = [
     "SagaLog",

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from patterns.clock import Clock, SystemClock
-from patterns.messaging.outbox import connection_of, transaction
 from patterns.sagas.faults import FaultInjector
 from patterns.sagas.steps import StepContext, StepRejected
+from patterns.storage import connection_of, transaction
 
 __all__ = ["PaymentService", "InventoryService", "ShippingService"]
 

@@ -1,0 +1,57 @@
+"""patterns.keys: namespaces, hash-tagged keys, and a clear() that touches only its own keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from patterns import infra, keys
+from patterns.keys import KeySpace
+
+
+def test_namespace_comes_from_the_environment_and_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(keys.NAMESPACE_ENV, "alice")
+    assert keys.namespace() == "alice"
+    monkeypatch.setenv(keys.NAMESPACE_ENV, "a*b")
+    with pytest.raises(ValueError, match="PATTERNS_NAMESPACE must be 1-40 characters"):
+        keys.namespace()
+
+
+def test_derived_namespace_is_stable_within_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(keys.NAMESPACE_ENV, raising=False)
+    first = keys.namespace()
+    assert keys.namespace() == first
+    assert keys.validate_namespace(first) == first
+
+
+def test_keys_carry_namespace_component_and_hash_tag() -> None:
+    space = KeySpace.of("ratelimit:sliding_log", ns="bob")
+    assert space.key("user-1") == "bob:ratelimit:sliding_log:{user-1}"
+    assert space.key("user-1", "seq") == "bob:ratelimit:sliding_log:{user-1}:seq"
+    assert space.entity_of(space.key("u:2")) == "u:2"
+    assert KeySpace.of("aside:", ns="bob").prefix == "bob:aside"
+
+
+def test_prefix_with_braces_is_refused() -> None:
+    with pytest.raises(ValueError, match="braces"):
+        KeySpace.of("a{b}", ns="bob")
+
+
+def test_glob_characters_are_escaped() -> None:
+    assert keys.glob_escape("a*b?[c]\\") == "a\\*b\\?\\[c\\]\\\\"
+
+
+@pytest.mark.parametrize("component", ["a*", "a?", "[ab]", "x\\"])
+def test_clear_deletes_only_its_own_keys_even_with_glob_characters(component: str) -> None:
+    client = infra.redis_client(url="", fresh=True)
+    mine = KeySpace.of(component, ns="alice")
+    others = [KeySpace.of("abc", ns="alice"), KeySpace.of(component, ns="alicex"), KeySpace.of("a", ns="alice")]
+    client.set(mine.key("1"), "x")
+    client.set(mine.key("2", "seq"), "x")
+    for other in others:
+        client.set(other.key("1"), "keep")
+    assert mine.clear(client) == 2
+    assert all(client.get(other.key("1")) == b"keep" for other in others)
+
+
+def test_kafka_names_are_namespaced() -> None:
+    assert keys.kafka_name("orders", "bob") == "bob.orders"
