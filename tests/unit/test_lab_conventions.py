@@ -49,7 +49,7 @@ def test_every_code_cell_was_executed_without_errors(lab):
 def test_at_least_80_percent_of_cells_with_output_are_compared(lab):
     path, nb = lab
     with_output = [c for c in code_cells(nb) if c.get("outputs")]
-    ignored = [c for c in with_output if "NBVAL_IGNORE_OUTPUT" in c.source or "nbval-ignore-output" in
+    ignored = [c for c in with_output if "nbval-ignore-output" in
                c.metadata.get("tags", [])]
     assert with_output, f"{path.name} shows no output at all"
     compared = 1 - len(ignored) / len(with_output)
