@@ -81,16 +81,39 @@ def test_choreography_invariant_under_random_failures(spec):
     assert _stock_is_consistent(shop, 6)
 
 
-events = st.lists(st.tuples(st.sampled_from(STEP_NAMES), st.sampled_from(
-    ["action_started", "action_done", "action_rejected", "action_failed", "compensation_done"])), max_size=12)
+KINDS = ["action_started", "action_done", "action_rejected", "action_failed", "compensation_done"]
+events = st.lists(st.tuples(st.sampled_from(STEP_NAMES), st.sampled_from(KINDS)), max_size=12)
+
+
+def _may_have_acted(kinds):
+    """Reference model: split a step's history into attempts (each opened by action_started);
+    an attempt may have acted unless the first answer it got is action_rejected."""
+    attempts, current = [], None
+    for kind in kinds:
+        if kind == "action_started":
+            current = []
+            attempts.append(current)
+        elif current is not None and kind != "compensation_done":
+            current.append(kind)
+    return any(not answers or answers[0] != "action_rejected" for answers in attempts)
 
 
 @given(events)
-def test_compensations_due_never_owes_a_rejected_or_compensated_step(log_events):
+def test_compensations_due_owes_every_attempt_that_may_have_acted(log_events):
     due = compensations_due(list(STEP_NAMES), log_events)
     assert due == [s for s in reversed(STEP_NAMES) if s in due]  # reverse saga order
-    for step in due:
+    for step in STEP_NAMES:
         kinds = [k for s, k in log_events if s == step]
-        assert "action_started" in kinds and "compensation_done" not in kinds
-        last = [k for k in kinds if k in ("action_started", "action_rejected")][-1]
-        assert last == "action_started"
+        owed = _may_have_acted(kinds) and "compensation_done" not in kinds
+        assert (step in due) == owed, (step, kinds)
+
+
+@given(st.sampled_from(STEP_NAMES), st.lists(st.sampled_from(["action_failed", "action_done"]), min_size=1,
+                                              max_size=3))
+def test_a_refused_retry_never_hides_an_earlier_attempt(step, answers):
+    """Issue 12 item 3: whatever the later attempts say, an attempt that may have acted is owed."""
+    log_events = []
+    for answer in answers:
+        log_events += [(step, "action_started"), (step, answer)]
+    log_events += [(step, "action_started"), (step, "action_rejected")]
+    assert compensations_due(list(STEP_NAMES), log_events) == [step]

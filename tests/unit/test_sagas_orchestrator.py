@@ -135,7 +135,7 @@ def test_orchestrator_checks_its_arguments():
         Orchestrator("saga", log)
     with pytest.raises(TypeError, match="log must be a SagaLog"):
         Orchestrator(saga, object())
-    with pytest.raises(ValueError, match="compensation_attempts must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"compensation_attempts must be an integer in \[1, 1000\]"):
         Orchestrator(saga, log, compensation_attempts=0)
     with pytest.raises(TypeError, match="backoff must be"):
         Orchestrator(saga, log, backoff=2.0)
@@ -207,3 +207,26 @@ def test_run_orchestrated_restarts_after_each_crash():
         FaultPlan(reject="shipping", crash_after="payment", crash_after_compensation="inventory")
     )
     assert (run.state, run.restarts, run.ok) == (CANCELLED, 2, True)
+
+
+def test_an_attempt_that_may_have_happened_is_compensated_even_if_the_retry_is_refused():
+    """Issue 12 item 3: attempt 1 charges but its reply is lost; the retry is refused as a duplicate."""
+    charged, refunded, seen = [], [], set()
+
+    def charge(ctx):
+        if ctx.key in seen:
+            raise StepRejected("duplicate request (409)")
+        seen.add(ctx.key)
+        charged.append(ctx.saga_id)
+        raise TransientError("reply lost")
+
+    def refund(ctx):
+        if ctx.saga_id in charged:
+            refunded.append(ctx.saga_id)
+
+    saga = SagaDefinition("pay", [Step("payment", charge, refund), Step("ship", lambda ctx: None)])
+    log = SagaLog(sqlite3.connect(":memory:"))
+    result = Orchestrator(saga, log, clock=ManualClock()).run("s1", {})
+    assert result.state == CANCELLED
+    assert (charged, refunded) == (["s1"], ["s1"])  # the charge that may have happened is undone
+    assert [e.step for e in log.events("s1") if e.kind == "compensation_done"] == ["payment"]
