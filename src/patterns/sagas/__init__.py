@@ -7,7 +7,9 @@ services (``Shop``: each service with its own SQLite database, idempotent per sa
   a ``SagaLog`` (SQLite), compensates in reverse on failure, retries transient failures with
   backoff on the injected clock, and resumes from the log after a crash;
 * **choreography**: ``ChoreographedShop`` has no coordinator; services react to events on a
-  ``patterns.messaging`` broker, with an outbox and an idempotent consumer each.
+  ``patterns.messaging`` broker, with an outbox and an idempotent consumer each, wired from the
+  ``REACTIONS`` table; a handler error never skips a record, and a poison message goes to a
+  dead-letter topic (``DeadLettered``), from which it can be replayed.
 
 Failure injection (``FaultPlan``, ``FaultInjector``) covers refused steps, lost replies, crashes
 after any step, and flaky or crashing compensations; ``failure_matrix`` runs every combination and
@@ -22,16 +24,26 @@ Quick tour::
     run_choreographed(FaultPlan(crash_after="payment")).state  # 'COMPLETED'
 """
 
-from patterns.sagas.choreography import PENDING, REACTIONS, ChoreographedShop
+from patterns.sagas.choreography import (
+    PENDING,
+    REACTIONS,
+    ChoreographedShop,
+    DeadLettered,
+    HandlerFailure,
+    Reaction,
+)
 from patterns.sagas.faults import FAILURE_KINDS, FaultInjector, FaultPlan, plan_for
 from patterns.sagas.log import (
     CANCELLED,
     COMPENSATING,
     COMPLETED,
+    EVENT_KINDS,
     RUNNING,
+    EventKind,
     LogEvent,
     SagaLog,
     SagaRecord,
+    SagaState,
     compensations_due,
 )
 from patterns.sagas.matrix import STYLES, Run, failure_matrix, run_choreographed, run_orchestrated
@@ -50,6 +62,9 @@ __all__ = [
     "SagaLog",
     "SagaRecord",
     "LogEvent",
+    "EventKind",
+    "EVENT_KINDS",
+    "SagaState",
     "compensations_due",
     "RUNNING",
     "COMPENSATING",
@@ -73,6 +88,9 @@ __all__ = [
     "STEP_NAMES",
     "ChoreographedShop",
     "REACTIONS",
+    "Reaction",
+    "DeadLettered",
+    "HandlerFailure",
     "Run",
     "run_orchestrated",
     "run_choreographed",
