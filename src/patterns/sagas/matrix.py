@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns._validate import require_callable, require_instance, require_one_of, require_sequence
 from patterns.clock import ManualClock
 from patterns.messaging import Broker, InMemoryBroker
 from patterns.sagas.choreography import ChoreographedShop
@@ -56,8 +57,8 @@ def run_orchestrated(
     definition: Callable[[Shop], SagaDefinition] = order_saga,
 ) -> Run:
     """Run one order through the orchestrator, restarting it after every injected crash."""
-    order = order or Order("order-1")
-    shop = shop or Shop(clock=ManualClock(), faults=FaultInjector(plan))
+    order, shop = _order_and_shop(plan, order, shop)
+    require_callable(definition, "definition")
     log_db = sqlite3.connect(":memory:")  # survives the "process": it is the orchestrator's database
     restarts = 0
     while True:
@@ -88,8 +89,7 @@ def run_choreographed(
     **options: Any,
 ) -> Run:
     """Run one order through the event-driven services on ``broker`` (default: a fresh in-memory one)."""
-    order = order or Order("order-1")
-    shop = shop or Shop(clock=ManualClock(), faults=FaultInjector(plan))
+    order, shop = _order_and_shop(plan, order, shop)
     broker = broker if broker is not None else InMemoryBroker(clock=shop.clock)
     flow = ChoreographedShop(shop, broker, **options)
     try:
@@ -100,6 +100,15 @@ def run_choreographed(
     state = flow.state(order.order_id)
     return Run("choreography", order, state, effects_of(shop, order.order_id), flow.restarts,
                check_order(shop, order, state), shop, choreography=flow)
+
+
+def _order_and_shop(plan: FaultPlan | None, order: Order | None, shop: Shop | None) -> tuple[Order, Shop]:
+    """The order (default ``order-1``) and the shop (default: fresh, with ``plan`` injected)."""
+    if plan is not None:
+        require_instance(plan, "plan", FaultPlan)
+    order = Order("order-1") if order is None else require_instance(order, "order", Order)
+    shop = Shop(clock=ManualClock(), faults=FaultInjector(plan)) if shop is None else require_instance(shop, "shop", Shop)
+    return order, shop
 
 
 def failure_matrix(
@@ -114,9 +123,10 @@ def failure_matrix(
     Each row: the style, step, kind, end state, counted effects, restarts, and ``ok`` (the
     invariant held) with the violations if not. ``orchestrated`` lets a test swap in a broken saga.
     """
-    for style in styles:
-        if style not in STYLES:
-            raise ValueError(f"styles must be drawn from {STYLES}, got {style!r}")
+    styles = [require_one_of(style, "styles item", STYLES) for style in require_sequence(styles, "styles")]
+    kinds = [require_one_of(kind, "kinds item", FAILURE_KINDS) for kind in require_sequence(kinds, "kinds")]
+    steps = [require_one_of(step, "steps item", STEP_NAMES) for step in require_sequence(steps, "steps")]
+    require_callable(orchestrated, "orchestrated")
     rows = []
     for style in styles:
         cells = [("-", "none", FaultPlan())] + [(s, k, plan_for(k, s, STEP_NAMES)) for s in steps for k in kinds]
