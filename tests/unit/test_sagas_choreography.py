@@ -140,31 +140,40 @@ def _shop_with_a_charge_bug(bad_order: str, *, fixed: list[bool] | None = None) 
     return shop
 
 
-def test_a_handler_bug_surfaces_and_never_skips_the_rest_of_the_batch():
+def test_a_handler_bug_surfaces_and_never_skips_the_rest_of_the_batch(broker_kind, monkeypatch):
+    """Memory always; the real Kafka-protocol broker too when PATTERNS_KAFKA_BOOTSTRAP is set."""
+    if broker_kind == "memory":
+        monkeypatch.delenv("PATTERNS_KAFKA_BOOTSTRAP", raising=False)
     fixed = [False]
     shop = _shop_with_a_charge_bug("o-00", fixed=fixed)
-    flow = ChoreographedShop(shop, InMemoryBroker(clock=shop.clock), dead_letter_after=3)
-    orders = [Order(f"o-{i:02d}") for i in range(20)]
-    for order in orders:
-        flow.place(order)
-    with pytest.raises(DeadLettered, match="o-00") as caught:
+    broker = broker_from_env(clock=shop.clock)
+    options = {"poll_timeout": 0.3} if broker_kind == "kafka" else {}
+    flow = ChoreographedShop(shop, broker, dead_letter_after=3, **options)
+    orders = [Order(f"o-{i:02d}") for i in range(20 if broker_kind == "memory" else 6)]
+    try:
+        for order in orders:
+            flow.place(order)
+        with pytest.raises(DeadLettered, match="o-00") as caught:
+            flow.run_until_quiet()
+        assert "RuntimeError: bug in the charge handler" in str(caught.value)
+        # every healthy order of the same batch went through; only the poison message is set aside
+        assert flow.states() == {PENDING: 1, COMPLETED: len(orders) - 1, CANCELLED: 0}
+        assert all(check_order(shop, o, flow.state(o.order_id)) == [] for o in orders[1:])
+        # visibly: counted, inspectable, and every failed delivery is on record
+        assert flow.dead_lettered == 1
+        [letter] = flow.dead_letters()
+        assert (letter.key, letter.value["type"], letter.headers["dlt-node"]) == ("o-00", "OrderCreated", "payment")
+        assert letter.headers["dlt-attempts"] == "3" and "RuntimeError" in letter.headers["dlt-error"]
+        assert [f.order_id for f in flow.failures] == ["o-00"] * 3
+        # the bug is fixed: replaying the dead letter finishes the order, exactly once
+        fixed[0] = True
+        assert flow.replay_dead_letters() == 1
         flow.run_until_quiet()
-    assert "RuntimeError: bug in the charge handler" in str(caught.value)
-    # every healthy order of the same batch went through; only the poison message is set aside
-    assert flow.states() == {PENDING: 1, COMPLETED: 19, CANCELLED: 0}
-    assert all(check_order(shop, o, flow.state(o.order_id)) == [] for o in orders[1:])
-    # visibly: counted, inspectable, and every failed delivery is on record
-    assert flow.dead_lettered == 1
-    [letter] = flow.dead_letters()
-    assert (letter.key, letter.value["type"], letter.headers["dlt-node"]) == ("o-00", "OrderCreated", "payment")
-    assert letter.headers["dlt-attempts"] == "3" and "RuntimeError" in letter.headers["dlt-error"]
-    assert [f.order_id for f in flow.failures] == ["o-00"] * 3
-    # the bug is fixed: replaying the dead letter finishes the order, exactly once
-    fixed[0] = True
-    assert flow.replay_dead_letters() == 1
-    flow.run_until_quiet()
-    assert flow.state("o-00") == COMPLETED and check_order(shop, orders[0], COMPLETED) == []
-    assert flow.replay_dead_letters() == 0  # already replayed: nothing twice
+        assert flow.state("o-00") == COMPLETED and check_order(shop, orders[0], COMPLETED) == []
+        assert flow.replay_dead_letters() == 0  # already replayed: nothing twice
+    finally:
+        flow.close()
+        broker.close()
 
 
 def test_a_failed_delivery_never_commits_past_the_failing_record():

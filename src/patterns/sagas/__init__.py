@@ -11,6 +11,9 @@ services (``Shop``: each service with its own SQLite database, idempotent per sa
   ``REACTIONS`` table; a handler error never skips a record, and a poison message goes to a
   dead-letter topic (``DeadLettered``), from which it can be replayed.
 
+``order_saga(shop, payment="authorize")`` places a hold on the card first and captures it in a last
+step once the shipment is booked (authorize early, capture at the end), instead of charging first.
+
 Failure injection (``FaultPlan``, ``FaultInjector``) covers refused steps, lost replies, crashes
 after any step, and flaky or crashing compensations; ``failure_matrix`` runs every combination and
 ``check_order`` is the invariant: COMPLETED with every effect once, or CANCELLED with net zero.
@@ -49,7 +52,16 @@ from patterns.sagas.log import (
 from patterns.sagas.matrix import STYLES, Run, failure_matrix, run_choreographed, run_orchestrated
 from patterns.sagas.orchestrator import Orchestrator, SagaResult
 from patterns.sagas.services import InventoryService, PaymentService, ShippingService
-from patterns.sagas.shop import STEP_NAMES, Order, Shop, check_order, effects_of, order_saga
+from patterns.sagas.shop import (
+    CAPTURE_STEP_NAMES,
+    PAYMENT_MODES,
+    STEP_NAMES,
+    Order,
+    Shop,
+    check_order,
+    effects_of,
+    order_saga,
+)
 from patterns.sagas.steps import ProcessCrash, SagaDefinition, Step, StepContext, StepRejected, TransientError
 
 __all__ = [
@@ -86,6 +98,8 @@ __all__ = [
     "check_order",
     "effects_of",
     "STEP_NAMES",
+    "CAPTURE_STEP_NAMES",
+    "PAYMENT_MODES",
     "ChoreographedShop",
     "REACTIONS",
     "Reaction",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
@@ -242,30 +243,24 @@ def _record(row: Sequence[Any]) -> SagaRecord:
 def compensations_due(step_names: Sequence[str], events: Iterable[tuple[str | None, str]]) -> list[str]:
     """The compensations a (resumed) saga still owes, in the order to run them.
 
-    ``events`` are ``(step, kind)`` pairs from the log. Each ``action_started`` opens an *attempt*,
-    answered by the step's next ``action_done``, ``action_failed`` or ``action_rejected``. An
-    attempt *may have taken effect* unless its answer is ``action_rejected`` (that attempt did
-    nothing): done, failed (timeout, lost reply) and never answered (the process died) all count.
-    A step is owed a compensation if ANY of its attempts may have taken effect, unless its
-    compensation is already done. Every attempt, not only the latest: an attempt whose reply was
-    lost may have charged the card even if the retry was then refused (as a duplicate, say).
-    Order: reverse of the steps' order in the saga, so later effects are undone first.
+    ``events`` are ``(step, kind)`` pairs from the log. Every ``action_started`` is an attempt
+    that *may have taken effect*, whether it was answered ``action_done``, ``action_failed``
+    (timeout, lost reply, bug) or never answered (the process died). Only ``action_rejected``
+    says that one attempt did nothing. So a step is owed a compensation unless every attempt at it
+    that started was refused, or its compensation is already done. Every attempt counts, not only
+    the latest: an attempt whose reply was lost may have charged the card even if the retry was
+    then refused (as a duplicate, say). Order: reverse of the steps' order in the saga, so later
+    effects are undone first.
     """
-    maybe: set[str] = set()  # steps with an attempt that may have taken effect
-    open_attempt: set[str] = set()  # steps whose latest attempt has no answer yet
+    started: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
     compensated: set[str] = set()
     for step, kind in events:
-        if step is None:
-            continue
-        if kind == ACTION_STARTED:
-            if step in open_attempt:  # the previous attempt never answered: the process died
-                maybe.add(step)
-            open_attempt.add(step)
-        elif kind in (ACTION_DONE, ACTION_FAILED, ACTION_REJECTED) and step in open_attempt:
-            open_attempt.discard(step)
-            if kind != ACTION_REJECTED:
-                maybe.add(step)
-        elif kind == COMPENSATION_DONE:
+        if kind == ACTION_STARTED and step is not None:
+            started[step] += 1
+        elif kind == ACTION_REJECTED and step is not None:
+            refused[step] += 1
+        elif kind == COMPENSATION_DONE and step is not None:
             compensated.add(step)
-    owed = (maybe | open_attempt) - compensated
+    owed = {step for step in started if started[step] > refused[step]} - compensated
     return [name for name in reversed(step_names) if name in owed]

@@ -86,22 +86,33 @@ class _Service:
         tx.execute("INSERT INTO operations VALUES (?, ?)", (op_key, json.dumps(result, sort_keys=True)))
         return result
 
-    def _do(self, saga_id: str, work: Callable[[sqlite3.Connection], dict[str, Any]], *, undo: bool) -> dict[str, Any]:
+    def _do(
+        self, saga_id: str, work: Callable[[sqlite3.Connection], dict[str, Any]], *, undo: bool, step: str = ""
+    ) -> dict[str, Any]:
         """One call as the orchestrator makes it: latency, a local transaction, then post-commit faults."""
         self.clock.sleep(self.latency)
         with transaction(self.conn) as tx:
             result = work(tx)
         if undo:
-            self.faults.after_compensation(saga_id, self.step)
+            self.faults.after_compensation(saga_id, step or self.step)
         else:
-            self.faults.after_action(saga_id, self.step)
+            self.faults.after_action(saga_id, step or self.step)
         return result
 
 
 class PaymentService(_Service):
-    """Charges and refunds, as a ledger: net charged = charges - refunds, per order."""
+    """Charges and refunds, as a ledger: net charged = charges - refunds, per order.
+
+    Two ways to take the money. ``charge`` takes it at once. ``authorize`` only places a *hold*
+    (the card issuer reserves the amount; nothing is taken yet) and ``capture`` later turns the
+    hold into a charge; an authorization that is never captured is released (voided), which is
+    what card networks do when it expires after a few days. Authorize early, capture once nothing
+    can fail any more: a cancelled order then shows a released hold, not a charge and a refund.
+    Ledger kinds: ``charge``/``refund`` (money taken/given back), ``hold``/``release``.
+    """
 
     step = "payment"
+    capture_step = "capture"  # the fault-injection step name of ``capture``
     schema = (
         "CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL,"
         " kind TEXT NOT NULL, amount REAL NOT NULL)",
@@ -132,16 +143,47 @@ class PaymentService(_Service):
         return self._once(tx, f"{saga_id}/{self.step}/do", effect)
 
     def refund_in(self, tx: sqlite3.Connection, saga_id: str) -> dict[str, Any]:
+        """Give back whatever this order still holds: release an open hold, refund what was taken."""
         saga_id = saga_id_of(saga_id)
         self.faults.before_compensation(saga_id, self.step)
 
         def effect() -> dict[str, Any]:
-            net = self._net(tx, saga_id)
+            net, held = self._net(tx, saga_id), self._held(tx, saga_id)
+            if held > 0:
+                tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'release', ?)", (saga_id, held))
             if net > 0:
                 tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'refund', ?)", (saga_id, net))
-            return {"refunded": net}
+            return {"refunded": net, "released": held} if held > 0 else {"refunded": net}
 
         return self._once(tx, f"{saga_id}/{self.step}/undo", effect)
+
+    def authorize_in(self, tx: sqlite3.Connection, saga_id: str, amount: float) -> dict[str, Any]:
+        """Place a hold of ``amount`` (refused over the card limit); nothing is taken yet."""
+        saga_id, amount = saga_id_of(saga_id), require_amount(amount)
+        self.faults.before_action(saga_id, self.step)
+
+        def effect() -> dict[str, Any]:
+            if amount > self.max_charge:
+                raise StepRejected(f"card declined: {amount:.2f} is over the limit of {self.max_charge:.2f}")
+            cur = tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'hold', ?)", (saga_id, amount))
+            return {"hold_id": cur.lastrowid, "amount": amount}
+
+        return self._once(tx, f"{saga_id}/{self.step}/do", effect)
+
+    def capture_in(self, tx: sqlite3.Connection, saga_id: str) -> dict[str, Any]:
+        """Turn the order's open hold into a charge; refused if there is none (released or expired)."""
+        saga_id = saga_id_of(saga_id)
+        self.faults.before_action(saga_id, self.capture_step)
+
+        def effect() -> dict[str, Any]:
+            held = self._held(tx, saga_id)
+            if held <= 0:
+                raise StepRejected("nothing to capture: no open authorization (released or expired)")
+            tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'release', ?)", (saga_id, held))
+            cur = tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'charge', ?)", (saga_id, held))
+            return {"charge_id": cur.lastrowid, "amount": held}
+
+        return self._once(tx, f"{saga_id}/{self.capture_step}/do", effect)
 
     def charge(self, ctx: StepContext) -> dict[str, Any]:
         """Saga action: charge ``ctx.data['amount']`` for order ``ctx.saga_id``."""
@@ -149,8 +191,18 @@ class PaymentService(_Service):
         return self._do(ctx.saga_id, lambda tx: self.charge_in(tx, ctx.saga_id, amount), undo=False)
 
     def refund(self, ctx: StepContext) -> dict[str, Any]:
-        """Saga compensation: refund whatever this order was charged (nothing if nothing)."""
+        """Saga compensation: refund what this order was charged and release its hold (nothing if nothing)."""
         return self._do(ctx.saga_id, lambda tx: self.refund_in(tx, ctx.saga_id), undo=True)
+
+    def authorize(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga action: hold ``ctx.data['amount']`` on the card for order ``ctx.saga_id``."""
+        amount = require_amount(ctx.data.get("amount"))
+        return self._do(ctx.saga_id, lambda tx: self.authorize_in(tx, ctx.saga_id, amount), undo=False)
+
+    def capture(self, ctx: StepContext) -> dict[str, Any]:
+        """Saga action (the last step): take the money the order's authorization holds."""
+        return self._do(ctx.saga_id, lambda tx: self.capture_in(tx, ctx.saga_id), undo=False,
+                        step=self.capture_step)
 
     def naive_refund_in(self, tx: sqlite3.Connection, saga_id: str, amount: float) -> dict[str, Any]:
         """What NOT to do: refund ``amount`` with no idempotency key and no check of the ledger.
@@ -169,19 +221,30 @@ class PaymentService(_Service):
         return self._do(ctx.saga_id, lambda tx: self.naive_refund_in(tx, ctx.saga_id, amount), undo=True)
 
     def _net(self, conn: sqlite3.Connection, order_id: str) -> float:
+        """Money taken from the card for this order: charges - refunds."""
+        return self._sum(conn, order_id, "charge", "refund")
+
+    def _held(self, conn: sqlite3.Connection, order_id: str) -> float:
+        """Money reserved on the card and not taken yet: holds - releases."""
+        return self._sum(conn, order_id, "hold", "release")
+
+    @staticmethod
+    def _sum(conn: sqlite3.Connection, order_id: str, plus: str, minus: str) -> float:
         row = conn.execute(
-            "SELECT COALESCE(SUM(CASE kind WHEN 'charge' THEN amount ELSE -amount END), 0) FROM ledger"
+            "SELECT COALESCE(SUM(CASE kind WHEN ? THEN amount WHEN ? THEN -amount ELSE 0 END), 0) FROM ledger"
             " WHERE order_id = ?",
-            (order_id,),
+            (plus, minus, order_id),
         ).fetchone()
         return float(row[0])
 
     def effects(self, order_id: str) -> dict[str, float]:
-        """Counts for the invariant checker: charges, refunds, net charged."""
+        """Counts for the invariant checker: charges, refunds, net charged, holds and the amount still held."""
         order_id = saga_id_of(order_id)
         rows = self.conn.execute("SELECT kind, COUNT(*) FROM ledger WHERE order_id = ? GROUP BY kind", (order_id,))
         counts = dict(rows.fetchall())
-        return {"charges": counts.get("charge", 0), "refunds": counts.get("refund", 0), "net": self._net(self.conn, order_id)}
+        return {"charges": counts.get("charge", 0), "refunds": counts.get("refund", 0),
+                "net": self._net(self.conn, order_id), "holds": counts.get("hold", 0),
+                "held": self._held(self.conn, order_id)}
 
 
 class InventoryService(_Service):

@@ -7,7 +7,8 @@ with its own SQLite database). ``order_saga(shop)`` is the orchestrated saga ove
 * the saga ended (COMPLETED or CANCELLED): never stuck;
 * never a double charge, never a double reservation, never two shipments;
 * COMPLETED: charged the amount once, stock down by the quantity once, one active shipment;
-* CANCELLED: net zero: refunded in full, stock restored, no active shipment.
+* CANCELLED: net zero: refunded in full, stock restored, no active shipment;
+* either way no authorization left open (a hold that is neither captured nor released).
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ from patterns.sagas.services import (
 )
 from patterns.sagas.steps import SagaDefinition, Step
 
-__all__ = ["Shop", "Order", "order_saga", "check_order", "STEP_NAMES", "effects_of"]
+__all__ = ["Shop", "Order", "order_saga", "check_order", "STEP_NAMES", "CAPTURE_STEP_NAMES", "PAYMENT_MODES",
+           "effects_of"]
 
 STEP_NAMES = ("payment", "inventory", "shipping")
+CAPTURE_STEP_NAMES = (*STEP_NAMES, "capture")  # order_saga(shop, payment="authorize")
+PAYMENT_MODES = ("charge", "authorize")
 
 
 @dataclass(frozen=True)
@@ -108,23 +112,32 @@ class Shop:
         return sqlite3.connect(folder / f"{require_text(name, 'name', max_length=64)}.db", isolation_level=None)
 
 
-def order_saga(shop: Shop, *, naive_refund: bool = False, without_compensation: str | None = None) -> SagaDefinition:
+def order_saga(
+    shop: Shop, *, payment: str = "charge", naive_refund: bool = False, without_compensation: str | None = None
+) -> SagaDefinition:
     """The orchestrated order saga: charge, reserve stock, schedule shipping.
 
-    ``naive_refund`` and ``without_compensation`` build deliberately BROKEN variants (a refund that
-    is not idempotent; a compensation replaced by a no-op) so tests can show that the failure
-    matrix catches them.
+    ``payment="authorize"``: the payment step only places a hold on the card, and a fourth step,
+    ``capture``, takes the money once the shipment is booked (the last step: nothing after it can
+    fail, so it needs no compensation; if its outcome is unknown, the payment step's compensation
+    refunds the capture). ``naive_refund`` and ``without_compensation`` build deliberately BROKEN
+    variants (a refund that is not idempotent; a compensation replaced by a no-op) so tests can
+    show that the failure matrix catches them.
     """
     require_instance(shop, "shop", Shop)
+    require_one_of(payment, "payment", PAYMENT_MODES)
     require_one_of(naive_refund, "naive_refund", (False, True))
     if without_compensation is not None:
         require_one_of(without_compensation, "without_compensation", STEP_NAMES)
     refund = shop.payments.naive_refund if naive_refund else shop.payments.refund
+    take = shop.payments.charge if payment == "charge" else shop.payments.authorize
     steps = [
-        Step("payment", shop.payments.charge, refund),
+        Step("payment", take, refund),
         Step("inventory", shop.inventory.reserve, shop.inventory.release),
         Step("shipping", shop.shipping.schedule, shop.shipping.cancel),
     ]
+    if payment == "authorize":
+        steps.append(Step("capture", shop.payments.capture))
     if without_compensation is not None:
         steps = [
             Step(s.name, s.action, _no_op) if s.name == without_compensation else s for s in steps
@@ -155,6 +168,7 @@ def check_order(shop: Shop, order: Order, state: str | None) -> list[str]:
     """Violations of the saga invariant for ``order`` that ended in ``state`` (empty list: all good)."""
     require_instance(order, "order", Order)
     e = effects_of(shop, order.order_id)
+    held = shop.payments.effects(order.order_id)["held"]
     problems = []
     if state not in (COMPLETED, CANCELLED):
         problems.append(f"saga is stuck in state {state!r}")
@@ -181,4 +195,6 @@ def check_order(shop: Shop, order: Order, state: str | None) -> list[str]:
             problems.append(f"cancelled but stock changed by {e['stock_delta']} (stock not restored)")
         if e["active_shipments"] != 0:
             problems.append(f"cancelled but {e['active_shipments']} active shipments")
+    if state in (COMPLETED, CANCELLED) and held > 1e-9:
+        problems.append(f"{state.lower()} but {held:.2f} still held on the card (never captured nor released)")
     return problems
