@@ -131,16 +131,8 @@ class PaymentService(_Service):
         self.max_charge = require_amount(max_charge, "max_charge")
 
     def charge_in(self, tx: sqlite3.Connection, saga_id: str, amount: float) -> dict[str, Any]:
-        saga_id, amount = saga_id_of(saga_id), require_amount(amount)
-        self.faults.before_action(saga_id, self.step)
-
-        def effect() -> dict[str, Any]:
-            if amount > self.max_charge:
-                raise StepRejected(f"card declined: {amount:.2f} is over the limit of {self.max_charge:.2f}")
-            cur = tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'charge', ?)", (saga_id, amount))
-            return {"charge_id": cur.lastrowid, "amount": amount}
-
-        return self._once(tx, f"{saga_id}/{self.step}/do", effect)
+        """Take ``amount`` from the card at once (refused over the card limit)."""
+        return self._take(tx, saga_id, amount, "charge")
 
     def refund_in(self, tx: sqlite3.Connection, saga_id: str) -> dict[str, Any]:
         """Give back whatever this order still holds: release an open hold, refund what was taken."""
@@ -159,14 +151,18 @@ class PaymentService(_Service):
 
     def authorize_in(self, tx: sqlite3.Connection, saga_id: str, amount: float) -> dict[str, Any]:
         """Place a hold of ``amount`` (refused over the card limit); nothing is taken yet."""
+        return self._take(tx, saga_id, amount, "hold")
+
+    def _take(self, tx: sqlite3.Connection, saga_id: str, amount: float, kind: str) -> dict[str, Any]:
+        """The payment step's action: a ``charge`` or a ``hold`` row, once per saga."""
         saga_id, amount = saga_id_of(saga_id), require_amount(amount)
         self.faults.before_action(saga_id, self.step)
 
         def effect() -> dict[str, Any]:
             if amount > self.max_charge:
                 raise StepRejected(f"card declined: {amount:.2f} is over the limit of {self.max_charge:.2f}")
-            cur = tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, 'hold', ?)", (saga_id, amount))
-            return {"hold_id": cur.lastrowid, "amount": amount}
+            cur = tx.execute("INSERT INTO ledger(order_id, kind, amount) VALUES (?, ?, ?)", (saga_id, kind, amount))
+            return {f"{kind}_id": cur.lastrowid, "amount": amount}
 
         return self._once(tx, f"{saga_id}/{self.step}/do", effect)
 
