@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import sqlite3
 import uuid
 from collections import Counter
@@ -53,9 +54,18 @@ from patterns._validate import (
     require_text,
 )
 from patterns.errors import IdempotencyConflict, PatternError
-from patterns.messaging import Backoff, Broker, Event, IdempotentConsumer, InMemoryBroker, Outbox, OutboxRelay
-from patterns.messaging.kafka import unique_name
-from patterns.messaging.protocol import Consumer, Record
+from patterns.messaging import (
+    Broker,
+    Consumer,
+    Event,
+    IdempotentConsumer,
+    InMemoryBroker,
+    Outbox,
+    OutboxRelay,
+    Record,
+    unique_name,
+)
+from patterns.resilience import Backoff
 from patterns.sagas.log import CANCELLED, COMPLETED
 from patterns.sagas.shop import Order, Shop
 from patterns.sagas.steps import ProcessCrash, StepRejected, TransientError
@@ -170,6 +180,7 @@ class ChoreographedShop:
         topic: str | None = None,
         partitions: int = 1,
         backoff: Backoff | None = None,
+        rng: random.Random | None = None,
         handler_attempts: int = 8,
         dead_letter_after: int = 3,
         poll_timeout: float | None = None,
@@ -186,10 +197,11 @@ class ChoreographedShop:
         self.poll_timeout = require_optional_seconds(poll_timeout, "poll_timeout", positive=False, maximum=60.0)
         partitions = require_int(partitions, "partitions", minimum=1, maximum=1000)
         self.backoff = (
-            Backoff(initial=1.0, factor=2.0, maximum=30.0)
+            Backoff.exponential(base=1.0, cap=30.0, jitter="none")
             if backoff is None
-            else require_instance(backoff, "backoff", Backoff, what="a Backoff")
+            else require_instance(backoff, "backoff", Backoff, what="a patterns.resilience.Backoff")
         )
+        self.rng = random.Random() if rng is None else require_instance(rng, "rng", random.Random)  # jitter
         self.clock = shop.clock
         in_memory = isinstance(broker, InMemoryBroker)
         self.topic = require_text(topic, "topic", max_length=200) if topic is not None else (
@@ -340,6 +352,7 @@ class ChoreographedShop:
         reaction = node.reactions.get(event.type)
         if reaction is None:
             return
+        pause = self.backoff.base
         for attempt in range(1, self.handler_attempts + 1):
             try:
                 self.clock.sleep(self.shop.latency)
@@ -354,7 +367,8 @@ class ChoreographedShop:
             except TransientError:  # a flaky dependency or a lost acknowledgement: back off, retry
                 if attempt == self.handler_attempts:
                     raise
-                self.clock.sleep(self.backoff.delay(attempt))
+                pause = self.backoff.delay(attempt - 1, pause, self.rng)
+                self.clock.sleep(pause)
 
     def _apply(self, node: _Node, record: Record, event: Event, reaction: Reaction) -> str | None:
         """Run ``reaction`` in one local transaction; the emitted event type, or None for a duplicate."""

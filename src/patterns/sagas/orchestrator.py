@@ -19,6 +19,7 @@ its intermediate effects (a charge that will be refunded). Countermeasures belon
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 from patterns._validate import require_instance, require_int, require_mapping
 from patterns.clock import Clock
 from patterns.errors import IdempotencyConflict, SagaFailed
-from patterns.messaging.workqueue import Backoff
+from patterns.resilience import Backoff
 from patterns.sagas.log import (
     ACTION_DONE,
     ACTION_FAILED,
@@ -49,7 +50,7 @@ from patterns.sagas.steps import SagaDefinition, Step, StepContext, StepRejected
 
 __all__ = ["Orchestrator", "SagaResult", "DEFAULT_BACKOFF"]
 
-DEFAULT_BACKOFF = Backoff(initial=1.0, factor=2.0, maximum=30.0)
+DEFAULT_BACKOFF = Backoff.exponential(base=1.0, cap=30.0, jitter="none")
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,14 @@ class Orchestrator:
         clock: Clock | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         compensation_attempts: int = 8,
+        rng: random.Random | None = None,
     ) -> None:
         self.definition = require_instance(definition, "definition", SagaDefinition, what="a SagaDefinition")
         self.log = require_instance(log, "log", SagaLog, what="a SagaLog")
         self.clock: Clock = log.clock if clock is None else require_instance(clock, "clock", Clock)
-        self.backoff = require_instance(backoff, "backoff", Backoff, what="a Backoff")
+        self.backoff = require_instance(backoff, "backoff", Backoff, what="a patterns.resilience.Backoff")
+        # draws the backoff's jitter, if any
+        self.rng = random.Random() if rng is None else require_instance(rng, "rng", random.Random)
         self.compensation_attempts = require_int(compensation_attempts, "compensation_attempts", minimum=1, maximum=1000)
 
     # --- public ------------------------------------------------------------------------------
@@ -141,6 +145,7 @@ class Orchestrator:
     def _run_action(self, record: SagaRecord, step: Step) -> str | None:
         """Run one action with retries; None on success, else the reason it failed."""
         ctx = StepContext(record.saga_id, step.name, record.data)
+        pause = self.backoff.base
         for attempt in range(1, step.retries + 2):
             self.log.record(record.saga_id, step.name, ACTION_STARTED, attempt=attempt)
             try:
@@ -151,7 +156,8 @@ class Orchestrator:
             except TransientError as exc:  # unknown outcome: retry, and compensate if we give up
                 self.log.record(record.saga_id, step.name, ACTION_FAILED, error=str(exc), attempt=attempt)
                 if attempt <= step.retries:
-                    self.clock.sleep(self.backoff.delay(attempt))
+                    pause = self.backoff.delay(attempt - 1, pause, self.rng)
+                    self.clock.sleep(pause)
                     continue
                 return f"{step.name} failed after {attempt} attempts: {exc}"
             except Exception as exc:  # noqa: BLE001 - an unexpected error: outcome unknown, do not retry
@@ -177,6 +183,7 @@ class Orchestrator:
 
     def _run_compensation(self, saga_id: str, step: Step, ctx: StepContext) -> None:
         assert step.compensation is not None
+        pause = self.backoff.base
         for attempt in range(1, self.compensation_attempts + 1):
             self.log.record(saga_id, step.name, COMPENSATION_STARTED, attempt=attempt)
             try:
@@ -184,7 +191,8 @@ class Orchestrator:
             except Exception as exc:  # noqa: BLE001 - a compensation must eventually succeed: retry any error
                 self.log.record(saga_id, step.name, COMPENSATION_FAILED, error=str(exc), attempt=attempt)
                 if attempt < self.compensation_attempts:
-                    self.clock.sleep(self.backoff.delay(attempt))
+                    pause = self.backoff.delay(attempt - 1, pause, self.rng)
+                    self.clock.sleep(pause)
                     continue
                 raise SagaFailed(
                     f"saga {saga_id}: compensation of {step.name!r} failed {attempt} times ({exc}); "
