@@ -18,38 +18,34 @@ import random
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patterns.clock import ManualClock
-from patterns.messaging import Broker, Event, Outbox, OutboxRelay
-from patterns.sagas import (
-    ChoreographedShop,
-    FaultInjector,
-    FaultPlan,
-    Orchestrator,
-    Order,
-    SagaLog,
-    Shop,
-    order_saga,
-)
 from tests.faults.sqlite_broker import SqliteBroker
+
+if TYPE_CHECKING:
+    from patterns.messaging import Broker, Event
+    from patterns.sagas import Order, Shop
+
+# Each workload imports only what it runs: a killed process starts ~100 times per test, and
+# importing patterns.sagas where the outbox alone is under test would double its start-up.
 
 # --- sagas ------------------------------------------------------------------------------------
 
-ORDERS = [
-    Order("o1"),
-    Order("o2", amount=5000.0),  # over the card limit: declined at payment
-    Order("o3", qty=50),  # more than the stock: refused at inventory, the charge is refunded
-    Order("o4", qty=2),  # shipping refuses: release, then refund
-    Order("o5", qty=3),  # inventory's reply is lost once: retried, reserved once
-]
-PLANS = {
-    "o3": FaultPlan(flaky_compensation={"payment": 1}),
-    "o4": FaultPlan(reject="shipping"),
-    "o5": FaultPlan(lost_reply="inventory"),
-}
 STOCK = 10
 EXPECTED = {"o1": "COMPLETED", "o2": "CANCELLED", "o3": "CANCELLED", "o4": "CANCELLED", "o5": "COMPLETED"}
+
+
+def orders() -> list[Order]:
+    from patterns.sagas import Order
+
+    return [
+        Order("o1"),
+        Order("o2", amount=5000.0),  # over the card limit: declined at payment
+        Order("o3", qty=50),  # more than the stock: refused at inventory, the charge is refunded
+        Order("o4", qty=2),  # shipping refuses: release, then refund
+        Order("o5", qty=3),  # inventory's reply is lost once: retried, reserved once
+    ]
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -58,26 +54,33 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-class FastShop(Shop):
-    """``Shop(path=...)`` whose files skip the fsync (see the module docstring)."""
-
-    def database(self, name: str) -> sqlite3.Connection:
-        assert self.path is not None
-        return connect(Path(self.path) / f"{name}.db")
-
-
 def shop_in(directory: str | Path) -> Shop:
-    return FastShop(clock=ManualClock(), faults=FaultInjector(PLANS), stock={"book": STOCK}, latency=0.0,
+    """``Shop(path=directory)`` whose files skip the fsync (see the module docstring)."""
+    from patterns.sagas import FaultInjector, FaultPlan, Shop
+
+    class FastShop(Shop):
+        def database(self, name: str) -> sqlite3.Connection:
+            assert self.path is not None
+            return connect(Path(self.path) / f"{name}.db")
+
+    plans = {
+        "o3": FaultPlan(flaky_compensation={"payment": 1}),
+        "o4": FaultPlan(reject="shipping"),
+        "o5": FaultPlan(lost_reply="inventory"),
+    }
+    return FastShop(clock=ManualClock(), faults=FaultInjector(plans), stock={"book": STOCK}, latency=0.0,
                     path=directory)
 
 
 def orchestrated(directory: str) -> dict[str, str]:
     """A (re)started orchestrator: resume what the log left unfinished, then run every order."""
+    from patterns.sagas import Orchestrator, SagaLog, order_saga
+
     shop = shop_in(directory)
     log = SagaLog(connect(Path(directory) / "log.db"), clock=shop.clock)
     orchestrator = Orchestrator(order_saga(shop), log, clock=shop.clock)
     orchestrator.resume_all()
-    return {order.order_id: orchestrator.run(order.order_id, order.data()).state for order in ORDERS}
+    return {order.order_id: orchestrator.run(order.order_id, order.data()).state for order in orders()}
 
 
 def kafka_or_file_broker(directory: str) -> tuple[Broker, dict[str, Any]]:
@@ -95,19 +98,21 @@ def choreographed(directory: str, topic_prefix: str = "orders") -> dict[str, str
     The topic is ``<topic_prefix>.<directory name>``: each kill point has its own flow, also on a
     shared Kafka broker.
     """
+    from patterns.sagas import ChoreographedShop
+
     topic = f"{topic_prefix}.{Path(directory).name}"
     shop = shop_in(directory)
     broker, options = kafka_or_file_broker(directory)
     flow = ChoreographedShop(shop, broker, topic=topic, partitions=2, handler_attempts=3,
                              orders_db=connect(Path(directory) / "orders.db"), **options)
     try:
-        for order in ORDERS:
+        for order in orders():
             flow.place(order)
         flow.run_until_quiet()
     finally:
         flow.close()
         broker.close()
-    return {order.order_id: flow.state(order.order_id) for order in ORDERS}
+    return {order.order_id: flow.state(order.order_id) for order in orders()}
 
 
 # --- outbox relay -----------------------------------------------------------------------------
@@ -121,6 +126,8 @@ def outbox_relay(directory: str) -> None:
     Orders are submitted again after a restart; one already committed is skipped (the client's retry
     finds it). The relay runs every fourth order and at the end.
     """
+    from patterns.messaging import Event, Outbox, OutboxRelay
+
     conn = connect(Path(directory) / "orders.db")
     conn.execute("CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, qty INTEGER NOT NULL)")
     outbox = Outbox(conn, clock=ManualClock())

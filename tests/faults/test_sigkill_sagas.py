@@ -38,11 +38,12 @@ KILL_POINTS = 50
 
 def _check(directory: Path, states: dict[str, str | None]) -> None:
     shop = w.shop_in(directory)
-    for order in w.ORDERS:
+    orders = w.orders()
+    for order in orders:
         assert check_order(shop, order, states[order.order_id]) == [], (order, states)
     assert states == w.EXPECTED
     moved = shop.inventory.conn.execute("SELECT COALESCE(SUM(delta), 0) FROM movements").fetchone()[0]
-    completed_qty = sum(o.qty for o in w.ORDERS if states[o.order_id] == COMPLETED)
+    completed_qty = sum(o.qty for o in orders if states[o.order_id] == COMPLETED)
     assert shop.inventory.available("book") == w.STOCK + moved == w.STOCK - completed_qty
 
 
