@@ -162,12 +162,14 @@ def redis_errors(url: str | None = None, action: str = "reach") -> Iterator[None
 
 
 def is_redis_client(obj: object) -> bool:
-    """True for redis-py clients, fakeredis included (they subclass ``redis.Redis``)."""
+    """True for redis-py clients: ``redis.Redis`` (fakeredis included, it subclasses it) and
+    ``redis.cluster.RedisCluster``."""
     try:
         import redis
+        from redis.cluster import RedisCluster
     except ImportError:  # pragma: no cover - redis is a hard dependency
         return False
-    return isinstance(obj, redis.Redis)
+    return isinstance(obj, (redis.Redis, RedisCluster))
 
 
 def backend_name(client: object) -> str:
