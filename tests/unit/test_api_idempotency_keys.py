@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from patterns.api import (
@@ -36,9 +38,12 @@ def test_fingerprint_ignores_key_order_but_not_values_method_or_path() -> None:
 
 def test_idempotency_keys_validate_ttl_lease_and_store() -> None:
     store = MemoryIdempotencyStore(ManualClock())
-    for name, kwargs in (("ttl", {"ttl": 0}), ("lease", {"lease": -1}), ("ttl", {"ttl": True})):
+    for name, kwargs in (("ttl", {"ttl": 0}), ("lease", {"lease": -1}), ("ttl", {"ttl": math.inf}),
+                         ("ttl", {"ttl": 1e16}), ("lease", {"lease": math.inf}), ("lease", {"lease": math.nan})):
         with pytest.raises(ValueError, match=name):
             IdempotencyKeys(store, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ttl"):
+        IdempotencyKeys(store, ttl=True)
     with pytest.raises(TypeError, match="store"):
         IdempotencyKeys(object())  # type: ignore[arg-type]
     with pytest.raises(BadRequest):

@@ -22,14 +22,19 @@ from patterns.api.errors import (
 )
 from patterns.api.http import Handler, Request, Response
 from patterns.api.idempotency import (
+    ANONYMOUS,
     Claim,
+    DurabilityWarning,
     IdempotencyKeys,
     IdempotencyStore,
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
+    check_durability,
     check_key,
     fingerprint,
     idempotent,
+    principal_of,
+    scoped_key,
 )
 from patterns.api.pagination import (
     KeysetPaginator,
@@ -55,7 +60,8 @@ __all__ = [
     "ValidationFailed", "is_retryable", "problem_for", "with_problems",
     "Handler", "Request", "Response",
     "Claim", "IdempotencyKeys", "IdempotencyStore", "MemoryIdempotencyStore", "RedisIdempotencyStore",
-    "check_key", "fingerprint", "idempotent",
+    "check_key", "fingerprint", "idempotent", "ANONYMOUS", "DurabilityWarning", "check_durability",
+    "principal_of", "scoped_key",
     "CursorCodec", "KeysetPaginator", "OffsetPaginator", "Page", "check_limit", "create_items_table",
     "walk_pages", "PagingOutcome", "page_through_changing_feed",
     "Deprecation", "HeaderVersioning", "QueryVersioning", "UriVersioning", "VersionedRouter",
