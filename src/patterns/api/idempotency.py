@@ -303,10 +303,7 @@ class RedisIdempotencyStore:
         safety_margin: float = 3600.0,
         durability: Durability = "warn",
     ) -> None:
-        client = infra.redis_client() if client is None else client
-        if not infra.is_redis_client(client):
-            raise TypeError(f"client must be a redis-py client (redis.Redis, fakeredis or RedisCluster), "
-                            f"got {type(client).__name__}")
+        client = infra.require_redis_client(infra.redis_client() if client is None else client)
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
         self.keys = KeySpace.of(prefix or "idem")

@@ -143,8 +143,9 @@ class KeysetPaginator(_Paginator):
 
     def page(self, cursor: str | None = None, limit: int | None = None) -> Page:
         limit = self.default_limit if limit is None else check_limit(limit, self.max_limit)
+        params: list[Any] = []
         if cursor is None:
-            where, params = "1", []
+            where = "1"
         else:
             after = self.codec.decode(cursor, self.scope)  # InvalidCursor (400) if forged
             if len(after) != 2:

@@ -41,21 +41,22 @@ def page_through_changing_feed(kind: Literal["offset", "keyset"], rows: int = 20
     rng = random.Random(seed)
     db = sqlite_db()
     table = create_items_table(db, "feed", rows)
-    state = {"next_id": rows + 1, "deleted": set()}
+    next_id = [rows + 1]  # the id of the next post to arrive
+    deleted: set[int] = set()
 
     def between(_page: int) -> None:
         for _ in range(inserts_per_page):
-            new_id = state["next_id"]
+            new_id = next_id[0]
             table.insert({"id": new_id, "created_at": float(new_id), "title": f"item {new_id}"})
-            state["next_id"] = new_id + 1
+            next_id[0] = new_id + 1
         alive = [r["id"] for r in db.query("SELECT id FROM feed WHERE id <= ? ORDER BY id", [rows])]
         for victim in rng.sample(alive, min(deletes_per_page, len(alive))):
             table.delete(victim)
-            state["deleted"].add(victim)
+            deleted.add(victim)
 
     pager = (OffsetPaginator(db, "feed", max_limit=1000) if kind == "offset"
              else KeysetPaginator(db, "feed", CursorCodec(b"simulation-secret-key"), max_limit=1000))
     pages = walk_pages(pager, limit, between)
     seen = [i for page in pages for i in page]
-    survivors = set(range(1, rows + 1)) - state["deleted"]
+    survivors = set(range(1, rows + 1)) - deleted
     return PagingOutcome(len(seen), len(seen) - len(set(seen)), len(survivors - set(seen)), len(pages))

@@ -96,12 +96,7 @@ def check_value(value: Any) -> bytes:
 
 def require_redis(client: object, name: str = "cache") -> Any:
     """A redis-py client (``redis.Redis``, fakeredis, ``redis.cluster.RedisCluster``), or TypeError."""
-    if not infra.is_redis_client(client):
-        raise TypeError(
-            f"{name} must be a redis-py client (redis.Redis, fakeredis or redis.cluster.RedisCluster), "
-            f"got {type(client).__name__}"
-        )
-    return client
+    return infra.require_redis_client(client, name)
 
 
 def keyspace_of(prefix: object, name: str = "prefix") -> KeySpace:

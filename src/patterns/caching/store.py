@@ -39,7 +39,7 @@ class SlowStore:
         self.clock: Clock = clock if clock is not None else ManualClock()
         conn = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
-        self.table: Any = self.db[table]
+        self.table = self.db.table(table)
         if not self.table.exists():
             self.table.create({"key": str, "value": str, "version": int}, pk="key")
         self._lock = threading.Lock()
@@ -113,7 +113,7 @@ class SlowStore:
 
     def __len__(self) -> int:
         with self._lock:
-            return self.table.count
+            return int(self.table.count)
 
     def reset_counts(self) -> None:
         with self._lock:

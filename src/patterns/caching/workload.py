@@ -43,4 +43,4 @@ class ZipfWorkload:
 
     def top_share(self, k: int) -> float:
         """The fraction of requests that go to the ``k`` most popular keys."""
-        return sum(self.probabilities[: max(0, k)])
+        return float(sum(self.probabilities[: max(0, k)]))
