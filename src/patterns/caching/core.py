@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import msgpack
 
@@ -121,7 +121,18 @@ def entity(key: str) -> str:
     """
     if not isinstance(key, str):
         raise TypeError(f"key must be a str, got {type(key).__name__}")
+    if key and "%" not in key and "{" not in key and "}" not in key:
+        return key  # the common case, kept cheap: this runs on every cache hit
     return key.replace("%", "%25").replace("{", "%7B").replace("}", "%7D") or "%"
+
+
+def _reraise(exc: Exception, action: str) -> NoReturn:
+    """Raise ``exc`` again through ``infra.redis_errors``: an unreachable server becomes
+    ``BackendUnavailable``, anything else passes through unchanged. (A plain ``try`` on the hit
+    path costs nothing until something fails; a context manager costs a microsecond per call.)"""
+    with infra.redis_errors(action=action):
+        raise exc
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _text(raw: Any) -> str:
@@ -159,8 +170,10 @@ class RedisEntries:
 
     def read(self, key: str) -> Entry | None:
         """The live entry for ``key``, or None if absent or past its ``expires_at``."""
-        with infra.redis_errors(action="read the cache from"):
+        try:
             raw = self.redis.get(self.value_key(key))
+        except Exception as exc:
+            _reraise(exc, "read the cache from")
         if raw is None:
             return None
         value, expires_at, delta = msgpack.unpackb(raw)
@@ -170,8 +183,10 @@ class RedisEntries:
 
     def token(self, key: str) -> str:
         """The key's current lease generation; pass it to ``write`` after reading the source."""
-        with infra.redis_errors(action="read a lease from"):
+        try:
             raw = self.redis.get(self.gen_key(key))
+        except Exception as exc:
+            _reraise(exc, "read a lease from")
         return "0" if raw is None else _text(raw)
 
     def payload(self, value: Any, ttl: float, delta: float = 0.0) -> bytes:
