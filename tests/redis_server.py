@@ -18,7 +18,7 @@ import pytest
 
 from tests.helpers import LONG, closed_port
 
-__all__ = ["RedisServer", "redis_server_available", "key_slot"]
+__all__ = ["RedisServer", "RedisClusterServers", "redis_server_available", "key_slot"]
 
 
 def redis_server_available() -> bool:
@@ -40,6 +40,7 @@ class RedisServer:
         self.appendonly = appendonly
         self.appendfsync = appendfsync
         self.process: subprocess.Popen[bytes] | None = None
+        self.extra: list[str] = []  # more redis-server options (e.g. cluster mode)
 
     @property
     def url(self) -> str:
@@ -54,6 +55,7 @@ class RedisServer:
                 "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync,
                 "--dir", str(self.directory), "--daemonize", "no", "--logfile", "redis.log",
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -118,3 +120,62 @@ def key_slot(key: str | bytes) -> int:
         if end > start + 1:
             data = data[start + 1 : end]
     return _crc16_xmodem(data) % 16384
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class RedisClusterServers:
+    """Three ``redis-server --cluster-enabled yes`` masters (no replicas) on loopback, joined with
+    ``redis-cli --cluster create``, in ``directory``; stopped by pid. Ports come from ``ports``
+    (each with its cluster bus port, +10000, free too)."""
+
+    def __init__(self, directory: Path, ports: range = range(7200, 7300)) -> None:
+        chosen = [p for p in ports if _free(p) and _free(p + 10000)][:3]
+        if len(chosen) < 3:
+            pytest.fail(f"no three free ports (and bus ports) in {ports}")
+        self.nodes = []
+        for port in chosen:
+            node = RedisServer(directory / str(port))
+            node.port = port
+            self.nodes.append(node)
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    def __enter__(self) -> RedisClusterServers:
+        try:
+            for node in self.nodes:
+                node.extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                              "--cluster-node-timeout", "2000"]
+                node.start()
+            addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+            subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0",
+                            "--cluster-yes"], capture_output=True, check=True, timeout=30)
+            deadline = time.monotonic() + 3 * LONG
+            while time.monotonic() < deadline:
+                states = [subprocess.run(["redis-cli", "-p", str(n.port), "cluster", "info"], capture_output=True,
+                                         text=True, check=False).stdout for n in self.nodes]
+                if all("cluster_state:ok" in s for s in states):
+                    return self
+                time.sleep(0.1)
+            pytest.fail("the cluster did not reach cluster_state:ok")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for node in self.nodes:
+            node.stop()
