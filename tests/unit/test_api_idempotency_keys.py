@@ -12,19 +12,19 @@ from patterns.api import (
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
     Request,
-    check_key,
     fingerprint,
+    require_key,
 )
 from patterns.clock import ManualClock
 
 
-def test_check_key_accepts_uuids_and_rejects_empty_or_odd_keys() -> None:
-    assert check_key("0b6f6d3c-1f0e-4d8e-9d62-1d2a4c1b9f00")
+def test_require_key_accepts_uuids_and_rejects_empty_or_odd_keys() -> None:
+    assert require_key("0b6f6d3c-1f0e-4d8e-9d62-1d2a4c1b9f00")
     for bad in ("", " ", "a\nb", "é", "k" * 256):
         with pytest.raises(BadRequest, match="Idempotency-Key"):
-            check_key(bad)
+            require_key(bad)
     with pytest.raises(ValueError, match="string"):
-        check_key(42)
+        require_key(42)
 
 
 def test_fingerprint_ignores_key_order_but_not_values_method_or_path() -> None:

@@ -65,8 +65,8 @@ __all__ = [
     "MemoryIdempotencyStore",
     "RedisIdempotencyStore",
     "IdempotencyKeys",
-    "check_durability",
-    "check_key",
+    "assess_durability",
+    "require_key",
     "fingerprint",
     "idempotent",
     "principal_of",
@@ -79,7 +79,7 @@ MAX_KEY_LENGTH = 255
 ANONYMOUS = "anonymous"
 
 
-def check_key(key: object) -> str:
+def require_key(key: object) -> str:
     """The key if it is 1..255 printable ASCII characters, else ``BadRequest`` (a ValueError, a 400)."""
     if not isinstance(key, str):
         raise BadRequest(f"{HEADER} must be a string, got {type(key).__name__}")
@@ -255,7 +255,7 @@ def _persistence(client: Any) -> list[dict[str, Any]] | None:
     return [dict(node) for node in nodes]
 
 
-def check_durability(client: Any, policy: Durability = "warn") -> bool | None:
+def assess_durability(client: Any, policy: Durability = "warn") -> bool | None:
     """Whether ``client``'s Redis keeps data across a restart (AOF on every node); None if unknown.
 
     ``policy``: ``"warn"`` issues a ``DurabilityWarning`` when it does not, ``"require"`` raises
@@ -310,7 +310,7 @@ class RedisIdempotencyStore:
         self.client = client
         self.clock = _require_clock(clock) if clock is not None else WallClock()
         self.safety_margin = require_seconds(safety_margin, "safety_margin")
-        self.durable = check_durability(client, durability)
+        self.durable = assess_durability(client, durability)
         self.lua = compat.lua_available(client)
         if self.lua:
             self._begin = client.register_script(_BEGIN)
@@ -436,7 +436,7 @@ class IdempotencyKeys:
         """``(response, replayed)``. Raises ``IdempotencyConflict`` (422) or ``RequestInFlight`` (409),
         or ``BackendUnavailable`` if the store cannot be reached before the operation ran (it did not
         run)."""
-        check_key(key)
+        require_key(key)
         require_text(fingerprint, "fingerprint")
         require_callable(operation, "operation")
         scoped = scoped_key(principal, key)

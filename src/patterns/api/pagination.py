@@ -29,7 +29,7 @@ from patterns.api.cursor import CursorCodec
 from patterns.api.errors import InvalidCursor
 from patterns.storage import require_sql_name
 
-__all__ = ["Page", "OffsetPaginator", "KeysetPaginator", "check_limit", "walk_pages", "create_items_table"]
+__all__ = ["Page", "OffsetPaginator", "KeysetPaginator", "require_limit", "walk_pages", "create_items_table"]
 
 def create_items_table(db: Any, table: str = "items", count: int = 0, step: float = 1.0) -> Any:
     """A table ``(id, created_at, title)`` with an index on (created_at, id), holding ``count`` rows
@@ -44,7 +44,7 @@ def create_items_table(db: Any, table: str = "items", count: int = 0, step: floa
     return t
 
 
-def check_limit(limit: object, max_limit: int) -> int:
+def require_limit(limit: object, max_limit: int) -> int:
     """``limit`` as an int in [1, max_limit], else ValueError/TypeError naming it (a 400 upstream)."""
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise TypeError(f"limit must be an integer in [1, {max_limit}], got {type(limit).__name__}")
@@ -78,7 +78,7 @@ class _Paginator:
         if not isinstance(descending, bool):
             raise TypeError(f"descending must be a bool, got {type(descending).__name__}")
         max_limit = require_int(max_limit, "max_limit", minimum=1, maximum=10_000)
-        self.default_limit = check_limit(default_limit, max_limit)
+        self.default_limit = require_limit(default_limit, max_limit)
         columns = {row[1]: bool(row[3]) for row in db.conn.execute(f"PRAGMA table_info({table})")}
         if not columns:
             raise ValueError(f"table {table!r} does not exist")
@@ -113,7 +113,7 @@ class OffsetPaginator(_Paginator):
     """``?offset=k&limit=n``: position-based; can skip or repeat rows when the table changes."""
 
     def page(self, offset: int = 0, limit: int | None = None) -> Page:
-        limit = self.default_limit if limit is None else check_limit(limit, self.max_limit)
+        limit = self.default_limit if limit is None else require_limit(limit, self.max_limit)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValueError(f"offset must be an integer >= 0, got {offset!r}")
         rows = self._query("1", [], f"LIMIT {limit + 1} OFFSET {offset}")
@@ -142,7 +142,7 @@ class KeysetPaginator(_Paginator):
         self.scope = f"{table}:{self.sort_column}:{'desc' if self.descending else 'asc'}"
 
     def page(self, cursor: str | None = None, limit: int | None = None) -> Page:
-        limit = self.default_limit if limit is None else check_limit(limit, self.max_limit)
+        limit = self.default_limit if limit is None else require_limit(limit, self.max_limit)
         params: list[Any] = []
         if cursor is None:
             where = "1"

@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
+from patterns._validate import require_int, require_one_of
 from patterns.api.cursor import CursorCodec
 from patterns.api.pagination import KeysetPaginator, OffsetPaginator, create_items_table, walk_pages
 from patterns.infra import sqlite_db
@@ -32,12 +33,12 @@ def page_through_changing_feed(kind: Literal["offset", "keyset"], rows: int = 20
                                seed: int = 0) -> PagingOutcome:
     """Walk a newest-first feed of ``rows`` posts while, between page fetches, ``inserts_per_page``
     new posts arrive at the head and ``deletes_per_page`` random posts are deleted."""
-    if kind not in ("offset", "keyset"):
-        raise ValueError(f"kind must be 'offset' or 'keyset', got {kind!r}")
-    for name, value in (("rows", rows), ("inserts_per_page", inserts_per_page),
-                        ("deletes_per_page", deletes_per_page), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    require_one_of(kind, "kind", ("offset", "keyset"))
+    require_int(rows, "rows", minimum=0, maximum=100_000)
+    require_int(limit, "limit", minimum=1, maximum=1000)
+    for name, value in (("inserts_per_page", inserts_per_page), ("deletes_per_page", deletes_per_page)):
+        require_int(value, name, minimum=0, maximum=1000)
+    require_int(seed, "seed", minimum=0, maximum=2**63 - 1)
     rng = random.Random(seed)
     db = sqlite_db()
     table = create_items_table(db, "feed", rows)

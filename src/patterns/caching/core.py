@@ -38,7 +38,7 @@ from patterns._validate import require_instance, require_seconds
 from patterns.clock import Clock, WallClock
 from patterns.keys import KeySpace
 
-__all__ = ["Entry", "RedisEntries", "WallClock", "check_value", "entity", "keyspace_of", "require_redis"]
+__all__ = ["Entry", "RedisEntries", "WallClock", "encode_value", "entity", "keyspace_of", "require_redis"]
 
 # KEYS: entry, generation. ARGV: payload, px, token ('' = unconditional). Returns 1 if written.
 _GUARDED_SET = """
@@ -78,7 +78,7 @@ class Entry:
     delta: float
 
 
-def check_value(value: Any) -> bytes:
+def encode_value(value: Any) -> bytes:
     """Encode ``value`` as msgpack, or raise ``TypeError`` saying what can be cached.
 
     Writers call this *before* touching the store, so an uncachable value cannot leave the store
@@ -192,7 +192,7 @@ class RedisEntries:
     def payload(self, value: Any, ttl: float, delta: float = 0.0) -> bytes:
         """The stored bytes of an entry holding ``value`` for ``ttl`` seconds from now."""
         ttl = require_seconds(ttl, "ttl")
-        check_value(value)
+        encode_value(value)
         return bytes(msgpack.packb([value, self.clock.now() + ttl, float(delta)]))
 
     def write(self, key: str, value: Any, ttl: float, *, delta: float = 0.0, token: str | None = None) -> bool:

@@ -37,7 +37,7 @@ from patterns._validate import (
     require_number,
     require_seconds,
 )
-from patterns.caching.core import RedisEntries, WallClock, check_value, keyspace_of, require_redis
+from patterns.caching.core import RedisEntries, WallClock, encode_value, keyspace_of, require_redis
 from patterns.caching.invalidation import VersionedKeys
 from patterns.caching.stampede import SingleFlight, XFetch
 from patterns.caching.stats import CacheStats
@@ -231,7 +231,7 @@ class WriteThrough(ReadThrough):
         super().__init__(cache, store, ttl, clock, **kw)
 
     def put(self, key: str, value: Any) -> None:
-        check_value(value)  # before the store: an uncachable value must not half-succeed
+        encode_value(value)  # before the store: an uncachable value must not half-succeed
         skey = self._storage_key(key)
         token = self.entries.token(skey)
         self.store.put(key, value)
@@ -302,7 +302,7 @@ class WriteBehind(ReadThrough):
 
     def put(self, key: str, value: Any) -> None:
         """Write ``value`` to the cache now and to the store at a later flush."""
-        check_value(value)
+        encode_value(value)
         skey = self._storage_key(key)
         ttl = self._fill_ttl()
         payload = self.entries.payload(value, ttl)
