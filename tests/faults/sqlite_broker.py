@@ -52,7 +52,20 @@ class SqliteBroker:
         self._round_robin = itertools.count()
         self._members: dict[str, SqliteConsumer] = {}
 
+    @property
+    def in_process(self) -> bool:
+        """False: like a real broker, its topics outlive the process (the messaging branch's capability)."""
+        return False
+
+    @property
+    def max_message_bytes(self) -> int:
+        return 1_048_576  # Kafka's default message.max.bytes, near enough
+
     # --- topics and publishing ---------------------------------------------------------------
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        with transaction(self.conn) as tx:
+            tx.execute("UPDATE topics SET partitions = MAX(partitions, ?) WHERE name = ?", (total, topic))
 
     def create_topic(self, name: str, partitions: int = 1) -> None:
         with transaction(self.conn) as tx:
