@@ -17,12 +17,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from patterns.clock import ManualClock
 from patterns.messaging import (
     Event,
     IdempotentConsumer,
     InMemoryBroker,
+    JsonSerde,
+    MessageTooLarge,
     Outbox,
     OutboxRelay,
     Record,
@@ -30,8 +34,10 @@ from patterns.messaging import (
     drain,
     drain_together,
     process_with_retries,
+    record_size,
     replay_dead_letters,
 )
+from patterns.messaging.validation import prepare_record
 
 INF, NAN = math.inf, math.nan
 
@@ -192,3 +198,34 @@ def test_the_work_queue_runs_without_threads(monkeypatch: pytest.MonkeyPatch) ->
     assert m is not None and q.nack(m) and q.get("w") is None
     clock.advance(1.0)
     assert q.get("w") is not None
+
+
+# --- the record size both brokers enforce is the one Kafka's client computes -----------------------
+
+
+@given(
+    key=st.none() | st.text(max_size=300),
+    value=st.text(max_size=3000),
+    headers=st.dictionaries(st.text(min_size=1, max_size=20), st.text(max_size=300), max_size=3),
+    limit=st.integers(1024, 4096),
+)
+def test_a_record_is_refused_exactly_when_kafkas_count_exceeds_the_limit(
+    key: str | None, value: str, headers: dict[str, str], limit: int
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from kafka.record.default_records import DefaultRecordBatchBuilder
+
+    data = JsonSerde().dumps(value)
+    raw_key = None if key is None else key.encode("utf-8")
+    raw_headers = [(k, v.encode("utf-8")) for k, v in headers.items()]
+    kafkas = DefaultRecordBatchBuilder.estimate_size_in_bytes(raw_key, data, raw_headers)
+    assert record_size(raw_key, data, dict(raw_headers)) == kafkas
+    try:
+        prepare_record(JsonSerde(), "t", value, key, headers, limit)
+    except MessageTooLarge as exc:
+        assert kafkas > limit and exc.size == kafkas
+    else:
+        assert kafkas <= limit

@@ -275,6 +275,9 @@ class InMemoryBroker:
     # --- internals (callers hold the lock) -----------------------------------------------------
 
     def _topic(self, topic: str) -> list[_Log]:
+        logs = self._logs.get(topic) if isinstance(topic, str) else None
+        if logs is not None:  # a known topic was validated when it was created
+            return logs
         require_topic(topic)
         if topic not in self._logs:
             if not self.auto_create_topics:
