@@ -65,17 +65,16 @@ from patterns.messaging.serde import JsonSerde, Serde
 from patterns.messaging.validation import (
     prepare_record,
     require_group,
+    require_growth,
     require_max_message_bytes,
     require_max_records,
-    require_member,
     require_new_member,
     require_offset,
     require_partition,
     require_partitions,
     require_poll_timeout,
-    require_start,
+    require_subscription,
     require_topic,
-    require_topics,
 )
 
 __all__ = [
@@ -197,11 +196,7 @@ class KafkaBroker:
         require_partitions(total, "total")
         kafka = _kafka()
         current = self._topic(topic)
-        if total < current:
-            raise ValueError(
-                f"total must be >= the current {current} partitions (Kafka never shrinks a topic), got {total}"
-            )
-        if total == current:
+        if require_growth(total, current) == current:
             return
         try:
             self._admin.create_partitions({self.wire_name(topic): kafka.admin.NewPartitions(total)})
@@ -311,11 +306,7 @@ class KafkaBroker:
         ``start="latest"`` is fixed here, not at the first poll: the end offsets are read now, and
         a partition the group has never committed starts there when it is assigned.
         """
-        names = require_topics(topics)
-        require_group(group)
-        require_start(start)
-        if member is not None:
-            require_member(member)
+        names = require_subscription(topics, group, member, start)
         for name in names:
             self._topic(name)
         member = member if member is not None else f"{group}-{next(self._member_ids)}"

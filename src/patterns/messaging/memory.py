@@ -44,17 +44,16 @@ from patterns.messaging.serde import JsonSerde, Serde, partition_for
 from patterns.messaging.validation import (
     prepare_record,
     require_group,
+    require_growth,
     require_max_message_bytes,
     require_max_records,
-    require_member,
     require_new_member,
     require_offset,
     require_partition,
     require_partitions,
     require_poll_timeout,
-    require_start,
+    require_subscription,
     require_topic,
-    require_topics,
 )
 
 __all__ = ["InMemoryBroker", "MemoryConsumer"]
@@ -153,8 +152,7 @@ class InMemoryBroker:
         require_partitions(total, "total")
         with self._lock:
             logs = self._topic(topic)
-            if total < len(logs):
-                raise ValueError(f"total must be >= the current {len(logs)} partitions (Kafka never shrinks a topic), got {total}")
+            require_growth(total, len(logs))
             logs.extend(_Log() for _ in range(total - len(logs)))
             self._rebalance_all()
 
@@ -245,11 +243,7 @@ class InMemoryBroker:
         ``start`` applies where the group has no committed offset: ``"earliest"`` reads the whole
         retained log, ``"latest"`` only records published after this call returns.
         """
-        names = require_topics(topics)
-        require_group(group)
-        require_start(start)
-        if member is not None:
-            require_member(member)
+        names = require_subscription(topics, group, member, start)
         with self._lock:
             latest = {(name, p): log.end for name in names for p, log in enumerate(self._topic(name))}
             state = self._groups.setdefault(group, _Group())

@@ -41,6 +41,8 @@ __all__ = [
     "require_max_message_bytes",
     "require_partition",
     "require_new_member",
+    "require_subscription",
+    "require_growth",
     "prepare_record",
 ]
 
@@ -134,6 +136,26 @@ def require_poll_timeout(timeout: object, name: str = "timeout") -> float | None
 
 def require_max_message_bytes(value: object) -> int:
     return require_int(value, "max_message_bytes", minimum=1024, maximum=MAX_MESSAGE_BYTES_LIMIT)
+
+
+def require_subscription(topics: object, group: object, member: object, start: object) -> list[str]:
+    """The arguments of ``subscribe``, checked the same way on both brokers; returns the topic names."""
+    names = require_topics(topics)
+    require_group(group)
+    require_start(start)
+    if member is not None:
+        require_member(member)
+    return names
+
+
+def require_growth(total: object, current: int) -> int:
+    """A new partition count for a topic that has ``current``: Kafka grows topics, never shrinks them."""
+    wanted = require_partitions(total, "total")
+    if wanted < current:
+        raise ValueError(
+            f"total must be >= the current {current} partitions (Kafka never shrinks a topic), got {wanted}"
+        )
+    return wanted
 
 
 def require_new_member(member: str, group: str, live: Iterable[str]) -> str:
