@@ -13,9 +13,10 @@ from redis.crc import key_slot as redis_py_key_slot
 
 from patterns import compat, infra
 from patterns.caching import CacheAside, SimulatedCache, VersionedKeys, XFetch, ZipfWorkload
-from patterns.caching.core import RedisEntries, entity
+from patterns.caching.core import RedisEntries
 from patterns.clock import ManualClock
 from patterns.keys import KeySpace
+from patterns.keys import tag_safe as entity
 from tests.redis_server import key_slot
 
 KEYS = st.text(alphabet=st.sampled_from("ab{}%:*?[]\\ x"), min_size=0, max_size=8)

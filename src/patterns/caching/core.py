@@ -38,7 +38,7 @@ from patterns._validate import require_instance, require_seconds
 from patterns.clock import Clock, WallClock
 from patterns.keys import KeySpace
 
-__all__ = ["Entry", "RedisEntries", "WallClock", "encode_value", "entity", "keyspace_of", "require_redis"]
+__all__ = ["Entry", "RedisEntries", "WallClock", "encode_value", "keyspace_of", "require_redis"]
 
 # KEYS: entry, generation. ARGV: payload, px, token ('' = unconditional). Returns 1 if written.
 _GUARDED_SET = """
@@ -111,21 +111,6 @@ def keyspace_of(prefix: object, name: str = "prefix") -> KeySpace:
     return KeySpace.of(prefix)
 
 
-def entity(key: str) -> str:
-    """``key`` made safe to sit inside a hash tag: ``%``, ``{`` and ``}`` are percent-encoded.
-
-    A brace inside the tag would end it early (``{a}b}`` hashes only ``a``) or empty it (``{}x}``
-    hashes the whole key), so an entry and its generation could land in different slots. For the
-    same reason the empty key becomes ``%`` (which no other key encodes to). The encoding is
-    one-to-one, so distinct keys stay distinct.
-    """
-    if not isinstance(key, str):
-        raise TypeError(f"key must be a str, got {type(key).__name__}")
-    if key and "%" not in key and "{" not in key and "}" not in key:
-        return key  # the common case, kept cheap: this runs on every cache hit
-    return key.replace("%", "%25").replace("{", "%7B").replace("}", "%7D") or "%"
-
-
 def _reraise(exc: Exception, action: str) -> NoReturn:
     """Raise ``exc`` again through ``infra.redis_errors``: an unreachable server becomes
     ``BackendUnavailable``, anything else passes through unchanged. (A plain ``try`` on the hit
@@ -163,10 +148,10 @@ class RedisEntries:
             self._settle = redis.register_script(_SETTLE)
 
     def value_key(self, key: str) -> str:
-        return self.keys.key(entity(key))
+        return self.keys.key(key)
 
     def gen_key(self, key: str) -> str:
-        return self.keys.key(entity(key), "gen")
+        return self.keys.key(key, "gen")
 
     def read(self, key: str) -> Entry | None:
         """The live entry for ``key``, or None if absent or past its ``expires_at``."""

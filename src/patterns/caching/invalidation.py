@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from patterns._validate import require_callable, require_mapping, require_seconds
-from patterns.caching.core import entity, keyspace_of, require_redis
+from patterns.caching.core import keyspace_of, require_redis
 from patterns.infra import redis_errors
 from patterns.keys import KeySpace
 
@@ -41,7 +41,7 @@ class VersionedKeys:
 
     def counter_key(self, key: str) -> str:
         """The Redis key of ``key``'s version counter."""
-        return self.keys.key(entity(key))
+        return self.keys.key(key)
 
     def current(self, key: str) -> int:
         with redis_errors(action="read a version from"):

@@ -59,7 +59,6 @@ from patterns.messaging import (
     Consumer,
     Event,
     IdempotentConsumer,
-    InMemoryBroker,
     Outbox,
     OutboxRelay,
     Record,
@@ -203,7 +202,7 @@ class ChoreographedShop:
         )
         self.rng = random.Random() if rng is None else require_instance(rng, "rng", random.Random)  # jitter
         self.clock = shop.clock
-        in_memory = isinstance(broker, InMemoryBroker)
+        in_memory = broker.in_process  # the broker's capability, not its class
         self.topic = require_text(topic, "topic", max_length=200) if topic is not None else (
             "order-saga" if in_memory else unique_name("order-saga")
         )
