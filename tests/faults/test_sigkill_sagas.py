@@ -73,8 +73,13 @@ def test_sigkill_the_choreographed_services_anywhere_then_restart(
                                  recover_and_check=lambda d: _check(d, w.choreographed(str(d))))
         assert len(used) >= KILL_POINTS
         return
+    import uuid
+
     from patterns.messaging import unique_name
 
+    # a restarted service must find its topic and group offsets: on a shared broker they live in the
+    # process's namespace, which is derived per process unless PATTERNS_NAMESPACE fixes it
+    monkeypatch.setenv("PATTERNS_NAMESPACE", f"sagacrash-{uuid.uuid4().hex[:8]}")
     prefix = unique_name("saga-crash")
     used = w.kill_everywhere(tmp_path, "choreographed", watch=WATCH, points=5, pick=slice(1, -1), args=(prefix,),
                              timeout=180, recover_and_check=lambda d: _check(d, w.choreographed(str(d), prefix)))

@@ -168,7 +168,9 @@ class ChoreographedShop:
 
     ``orders_db`` is the order service's database (a connection; default a fresh in-memory one):
     pass a file's connection, with the services' files (``Shop(path=...)``) and a broker that
-    outlives the process, and a new process picks the flow up where a dead one stopped.
+    outlives the process, and a new process picks the flow up where a dead one stopped (on Kafka,
+    with the same explicit ``topic`` and the same ``PATTERNS_NAMESPACE``: the namespace is
+    otherwise derived per process, and the new process would find neither topic nor offsets).
     """
 
     def __init__(
