@@ -1,6 +1,6 @@
 """Checkers for the exercises of lab 03, "Communication: sync and async".
 
-Each checker recomputes the answer from ``patterns.sim.communication`` or ``patterns.messaging``
+Each checker recomputes the answer from ``patterns.communication.simulation`` or ``patterns.messaging``
 (never from a stored number), prints a verdict with a hint, and returns True/False.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from patterns.check import is_unanswered, report
 from patterns.clock import ManualClock
-from patterns.sim.communication import mm1, p_any_slow, simulate_queue
+from patterns.communication.simulation import mm1, p_any_slow, simulate_queue
 
 __all__ = [
     "SPIKE",

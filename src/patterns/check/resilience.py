@@ -13,7 +13,7 @@ from typing import Any
 from patterns.check import call_safely, not_ready, report
 from patterns.clock import ManualClock
 from patterns.resilience import Backoff, CircuitBreaker, Fallback, Retry, WindowSpec
-from patterns.sim.resilience import FlakyPaymentService, Outage, amplified_calls, drive
+from patterns.resilience.simulation import FlakyPaymentService, Outage, amplified_calls, drive
 
 __all__ = [
     "check_amplification",

@@ -30,7 +30,7 @@ import simpy
 
 from patterns.clock import Clock, ManualClock
 from patterns.errors import CircuitOpen
-from patterns.resilience import Backoff, Retry
+from patterns.resilience.retry import Backoff, Retry
 
 __all__ = [
     "PaymentUnavailable",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from patterns.clock import ManualClock
 from patterns.errors import CircuitOpen
 from patterns.resilience import Backoff, CircuitBreaker, WindowSpec
-from patterns.sim.resilience import (
+from patterns.resilience.simulation import (
     JITTER_KINDS,
     FlakyPaymentService,
     Outage,

@@ -1,15 +1,18 @@
-"""Figures for chapter 06 and its lab, so the book and the notebook draw the same pictures."""
+"""Figures for chapter 06 and its lab, so the book and the notebook draw the same pictures.
+
+matplotlib is imported inside each function: importing ``patterns.resilience`` never loads it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from patterns.resilience.simulation import ContentionResult, FlakyPaymentService, Sample, ServerRun
 
-from patterns.sim.resilience import ContentionResult, FlakyPaymentService, Sample, ServerRun
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_breaker_timeline", "plot_backoff_study", "plot_server_runs"]
 
@@ -27,6 +30,8 @@ def plot_breaker_timeline(
     ``changes`` are the breaker's ``StateChange`` events (``at`` and ``new`` are used).
     """
     if axes is None:
+        import matplotlib.pyplot as plt
+
         fig, axes = plt.subplots(2, 1, figsize=(9, 4.2), sharex=True, height_ratios=[2, 1])
     top, bottom = axes
     bins = int(duration // bin_seconds) + 1
@@ -64,6 +69,8 @@ def plot_breaker_timeline(
 def plot_backoff_study(results: Sequence[ContentionResult], axes: Sequence[Axes] | None = None) -> Figure:
     """Two panels against the number of contending clients: total write calls, completion time."""
     if axes is None:
+        import matplotlib.pyplot as plt
+
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     kinds = list(dict.fromkeys(r.kind for r in results))
     for kind in kinds:
@@ -87,6 +94,8 @@ def plot_server_runs(
 ) -> Figure:
     """Left: threads held by payment calls; right: share of /catalog requests served per bin."""
     if axes is None:
+        import matplotlib.pyplot as plt
+
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for (label, run), colour in zip(runs.items(), ("tab:red", "tab:blue", "tab:green"), strict=False):
         held = [a + b for a, b in zip(run.threads_in_payment, run.threads_waiting_bulkhead, strict=True)]

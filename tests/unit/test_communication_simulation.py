@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patterns.sim.communication import (
+from patterns.communication.simulation import (
     LatencyModel,
     mm1,
     p_any_slow,
