@@ -8,7 +8,16 @@
 Nothing here is a policy to put in production; these are the instruments the chapter measures with.
 """
 
-from patterns.communication.codec import CODECS, JSON, MSGPACK, Codec, CodecReport, compare, payload_sizes, roundtrips
+from patterns.communication.codec import (
+    CODECS,
+    JSON,
+    MSGPACK,
+    Codec,
+    CodecReport,
+    compare,
+    payload_sizes,
+    roundtrips,
+)
 from patterns.communication.simulation import (
     MM1,
     ChainStats,

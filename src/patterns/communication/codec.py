@@ -17,6 +17,8 @@ from typing import Any
 
 import msgpack
 
+from patterns._validate import require_callable, require_instance, require_int, require_text
+
 __all__ = ["Codec", "JSON", "MSGPACK", "CODECS", "CodecReport", "payload_sizes", "roundtrips", "compare"]
 
 
@@ -27,6 +29,11 @@ class Codec:
     name: str
     encode: Callable[[Any], bytes]
     decode: Callable[[bytes], Any]
+
+    def __post_init__(self) -> None:
+        require_text(self.name, "name", max_length=100)
+        require_callable(self.encode, "encode")
+        require_callable(self.decode, "decode")
 
 
 def _json_encode(obj: Any) -> bytes:
@@ -66,8 +73,9 @@ def payload_sizes(obj: Any, codecs: Iterable[Codec] | None = None) -> dict[str, 
 
 def roundtrips(obj: Any, codec: Codec) -> bool:
     """True if ``decode(encode(obj)) == obj``: tuples, int keys, bytes... do not survive every codec."""
+    require_instance(codec, "codec", Codec)
     try:
-        return codec.decode(codec.encode(obj)) == obj
+        return bool(codec.decode(codec.encode(obj)) == obj)
     except (TypeError, ValueError):
         return False
 
@@ -80,10 +88,8 @@ def compare(
     timer: Callable[[], float] = time.perf_counter,
 ) -> list[CodecReport]:
     """Size and mean encode/decode time of ``obj`` under each codec, timed ``number`` times each."""
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise TypeError(f"number must be an integer, got {type(number).__name__}")
-    if number < 1:
-        raise ValueError(f"number must be an integer >= 1, got {number}")
+    number = require_int(number, "number", minimum=1, maximum=10_000_000)
+    require_callable(timer, "timer")
     reports = []
     for codec in _codecs(codecs):
         data = codec.encode(obj)

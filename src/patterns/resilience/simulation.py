@@ -28,9 +28,20 @@ from typing import Any
 
 import simpy
 
+from patterns._validate import (
+    require_callable,
+    require_instance,
+    require_int,
+    require_number,
+    require_one_of,
+    require_probability,
+    require_seconds,
+    require_sequence,
+)
 from patterns.clock import Clock, ManualClock
 from patterns.errors import CircuitOpen
-from patterns.resilience.retry import Backoff, Retry
+from patterns.faults import Outage
+from patterns.resilience.retry import JITTERS, Backoff, Jitter, Retry
 
 __all__ = [
     "PaymentUnavailable",
@@ -50,6 +61,8 @@ __all__ = [
     "ServerConfig",
     "ServerRun",
     "simulate_server",
+    "PAYMENT_OUTAGE",
+    "MAX_WORK",
 ]
 
 
@@ -58,27 +71,30 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
-def _check_rate(value: float, name: str) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+#: The most calls, samples or simulated requests one run may make: a bigger run does not fail, it
+#: hangs the notebook. Ask for a shorter duration or a longer interval.
+MAX_WORK = 2_000_000
+
+
+#: Deepest stack of services in ``call_chain`` (each layer nests a few Python calls).
+MAX_LAYERS = 50
+
+
+def _bounded_work(work: float, what: str) -> None:
+    if work > MAX_WORK:
+        raise ValueError(f"this run would make about {work:.3g} {what}, more than {MAX_WORK:,}: ask for less")
+
+
+def _clock(value: object) -> Clock:
+    return require_instance(value, "clock", Clock, what="a Clock")  # type: ignore[type-abstract]
+
+
+def _rng(value: object) -> random.Random:
+    return require_instance(value, "rng", random.Random, what="a random.Random")
 
 
 class PaymentUnavailable(ConnectionError):
     """The simulated payment service failed this call (a 503 or a reset connection)."""
-
-
-@dataclass(frozen=True)
-class Outage:
-    """Between ``start`` and ``end`` (simulated seconds) calls fail with ``failure_rate``."""
-
-    start: float
-    end: float
-    failure_rate: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.start < self.end:
-            raise ValueError(f"outage needs 0 <= start < end, got start={self.start}, end={self.end}")
-        _check_rate(self.failure_rate, "failure_rate")
 
 
 class FlakyPaymentService:
@@ -93,13 +109,15 @@ class FlakyPaymentService:
         self, clock: Clock, rng: random.Random, *, base_failure_rate: float = 0.02,
         outages: Sequence[Outage] = (),
     ) -> None:
-        _check_rate(base_failure_rate, "base_failure_rate")
-        self.clock, self.rng = clock, rng
-        self.base_failure_rate = base_failure_rate
-        self.outages = tuple(outages)
+        self.clock, self.rng = _clock(clock), _rng(rng)
+        self.base_failure_rate = require_probability(base_failure_rate, "base_failure_rate")
+        self.outages: tuple[Outage, ...] = tuple(
+            require_instance(o, "outages[]", Outage) for o in require_sequence(outages, "outages", min_length=0)
+        )
         self.calls: list[tuple[float, bool]] = []
 
     def failure_rate_at(self, t: float) -> float:
+        """The probability that a call at time ``t`` fails."""
         for outage in self.outages:
             if outage.start <= t < outage.end:
                 return outage.failure_rate
@@ -132,10 +150,12 @@ def drive(
 
     A return is "ok", ``CircuitOpen`` is "rejected" and any other exception is "failed".
     """
-    if not interval > 0:
-        raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
-    if not duration > 0:
-        raise ValueError(f"duration must be > 0 seconds, got {duration!r}")
+    require_callable(call, "call")
+    require_callable(state_of, "state_of")
+    clock = _clock(clock)
+    duration = require_seconds(duration, "duration")
+    interval = require_seconds(interval, "interval")
+    _bounded_work(duration / interval, "calls")
     samples: list[Sample] = []
     for i in range(math.ceil(duration / interval)):
         clock_target = i * interval
@@ -154,20 +174,29 @@ def drive(
 
 def outcome_counts(samples: Sequence[Sample], start: float = 0.0, end: float = math.inf) -> Counter[str]:
     """How many samples in ``[start, end)`` were ok, failed and rejected."""
+    require_number(start, "start")
+    if not (isinstance(end, (int, float)) and not isinstance(end, bool) and end == math.inf):
+        require_number(end, "end")
     return Counter(s.outcome for s in samples if start <= s.t < end)
 
 
+#: The outage of the chapter's payment scenario: 95% of calls fail from t = 60 s to t = 150 s.
+PAYMENT_OUTAGE = Outage(60, 150, 0.95)
+
+
 def payment_scenario(
-    make_breaker: Callable[[Clock], Any] | None, *, outage: Outage = Outage(60, 150, 0.95),
+    make_breaker: Callable[[Clock], Any] | None, *, outage: Outage = PAYMENT_OUTAGE,
     base_failure_rate: float = 0.05, duration: float = 240.0, interval: float = 0.25, seed: int = 42,
 ) -> tuple[FlakyPaymentService, list[Sample], list[Any]]:
     """Four charges a second against a flaky payment service, through ``make_breaker(clock)``
     (``None``: unprotected). Returns the service (its ``calls`` log), the samples and the
     breaker's ``StateChange`` events, collected with a listener.
     """
+    if make_breaker is not None:
+        require_callable(make_breaker, "make_breaker")
     clock = ManualClock()
-    service = FlakyPaymentService(clock, random.Random(seed), base_failure_rate=base_failure_rate,
-                                  outages=[outage])
+    service = FlakyPaymentService(clock, random.Random(require_int(seed, "seed", minimum=None, maximum=None)),
+                                  base_failure_rate=base_failure_rate, outages=[require_instance(outage, "outage", Outage)])
     changes: list[Any] = []
     if make_breaker is None:
         return service, drive(service.charge, lambda: "closed", clock, duration=duration, interval=interval), changes
@@ -191,8 +220,9 @@ def call_chain(
     Across a network every failure arrives as a status code, so each layer's retry sees an
     ordinary, retryable error: that is how retries multiply from layer to layer.
     """
-    if layers < 1:
-        raise ValueError(f"layers must be an integer >= 1, got {layers}")
+    require_callable(bottom, "bottom")
+    require_callable(protect, "protect")
+    layers = require_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
     below = bottom
     for i in range(1, layers + 1):
         below = _service(i, protect(i, below))
@@ -203,6 +233,9 @@ def amplified_calls(attempts: int, layers: int) -> int:
     """Calls that reach a dead service through ``layers`` services that each retry it
     (``Retry(max_attempts=attempts)``, no pause): the simulated truth behind ``attempts ** layers``.
     """
+    attempts = require_int(attempts, "attempts", minimum=1, maximum=1_000)
+    layers = require_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
+    _bounded_work(float(attempts) ** layers, "calls")
     hits: list[int] = []
     clock = ManualClock()
 
@@ -233,7 +266,9 @@ def _service(i: int, protected: Callable[[], Any]) -> Callable[[], Any]:
 # 2. The AWS backoff study: optimistic concurrency under contention
 # --------------------------------------------------------------------------------------------
 
-JITTER_KINDS = ("none", "equal", "full", "decorrelated")
+JITTER_KINDS: tuple[Jitter, ...] = ("none", "equal", "full", "decorrelated")
+#: Most contending clients in one episode.
+MAX_CLIENTS = 10_000
 
 
 def occ_contention(
@@ -247,8 +282,11 @@ def occ_contention(
     ``Backoff.delay``, the schedule ``Retry`` uses) and starts over with a read. Every message
     crosses the network with delay ``|normal(net_mean, net_sd)|`` (milliseconds).
     """
-    if clients < 1:
-        raise ValueError(f"clients must be >= 1, got {clients}")
+    clients = require_int(clients, "clients", minimum=1, maximum=MAX_CLIENTS)
+    backoff = require_instance(backoff, "backoff", Backoff)
+    rng = _rng(rng)
+    net_mean = require_number(net_mean, "net_mean", minimum=0.0, maximum=1e6)
+    net_sd = require_number(net_sd, "net_sd", minimum=0.0, maximum=1e6)
 
     def net() -> float:
         return abs(rng.normalvariate(net_mean, net_sd))
@@ -292,7 +330,7 @@ class ContentionResult:
 
 
 def backoff_study(
-    client_counts: Sequence[int], kinds: Sequence[str] = JITTER_KINDS, *, trials: int = 20,
+    client_counts: Sequence[int], kinds: Sequence[Jitter] = JITTER_KINDS, *, trials: int = 20,
     seed: int = 2015, base: float = 5.0, cap: float = 2000.0,
 ) -> list[ContentionResult]:
     """Average write attempts and completion time (ms) per jitter kind and contention level.
@@ -302,13 +340,19 @@ def backoff_study(
     so they are built here as ``Backoff.exponential(2 * base, cap)``; decorrelated jitter starts
     from ``base`` itself (uniform over ``[base, 3 * previous]``, previous starting at ``base``).
     """
-    if trials < 1:
-        raise ValueError(f"trials must be an integer >= 1, got {trials}")
+    counts = [require_int(c, "client_counts[]", minimum=1, maximum=MAX_CLIENTS)
+              for c in require_sequence(client_counts, "client_counts", max_length=100)]
+    chosen = [require_one_of(k, "kinds[]", JITTERS) for k in require_sequence(kinds, "kinds", max_length=4)]
+    trials = require_int(trials, "trials", minimum=1, maximum=1_000)
+    require_int(seed, "seed", minimum=None, maximum=None)
+    base = require_number(base, "base", minimum=0.0, maximum=1e6, strict_min=True)
+    cap = require_number(cap, "cap", minimum=2 * base, maximum=1e7)
+    _bounded_work(trials * sum(counts) * len(chosen) * 20, "client attempts (roughly)")
     results = []
-    for kind in kinds:
+    for kind in chosen:
         first = base if kind == "decorrelated" else 2 * base
         backoff = Backoff.exponential(base=first, cap=cap, jitter=kind)
-        for clients in client_counts:
+        for clients in counts:
             rng = random.Random(f"{seed}:{kind}:{clients}")
             runs = [occ_contention(clients, backoff, rng) for _ in range(trials)]
             results.append(ContentionResult(
@@ -346,6 +390,19 @@ class ServerConfig:
     duration: float = 40.0
     sample_every: float = 0.5
 
+    def __post_init__(self) -> None:
+        require_int(self.threads, "threads", minimum=1, maximum=100_000)
+        for name in ("pay_rate", "catalog_rate"):
+            require_number(getattr(self, name), name, minimum=0.0, maximum=100_000.0)
+        for name in ("pay_latency", "catalog_latency", "slow_latency", "patience", "duration", "sample_every"):
+            require_seconds(getattr(self, name), name)
+        for name in ("slow_from", "bulkhead_wait"):
+            require_seconds(getattr(self, name), name, positive=False)
+        if self.bulkhead is not None:
+            require_int(self.bulkhead, "bulkhead", minimum=1, maximum=100_000)
+        _bounded_work((self.pay_rate + self.catalog_rate) * self.duration + self.duration / self.sample_every,
+                      "simulated requests and samples")
+
 
 @dataclass
 class ServerRun:
@@ -373,11 +430,8 @@ class ServerRun:
 
 def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
     """Run the server for ``config.duration`` simulated seconds; deterministic for a seed."""
-    if config.threads < 1:
-        raise ValueError(f"threads must be an integer >= 1, got {config.threads}")
-    if config.bulkhead is not None and config.bulkhead < 1:
-        raise ValueError(f"bulkhead must be None or an integer >= 1, got {config.bulkhead}")
-    rng = random.Random(seed)
+    config = require_instance(config, "config", ServerConfig)
+    rng = random.Random(require_int(seed, "seed", minimum=None, maximum=None))
     env = simpy.Environment()
     threads = simpy.Resource(env, capacity=config.threads)
     slots = simpy.Resource(env, capacity=config.bulkhead) if config.bulkhead else None
