@@ -68,3 +68,15 @@ def test_percentile_is_an_observation_with_q_percent_at_or_below(values: list[fl
     at_or_below = sum(v <= p for v in values)
     assert at_or_below >= q / 100 * len(values) - 1e-9
     assert sum(v < p for v in values) < q / 100 * len(values) + 1e-9  # the smallest such value
+
+
+def test_estimate_is_a_mean_with_a_student_t_interval() -> None:
+    from patterns.stats import Estimate, t_975
+
+    e = Estimate.of([1.0, 2.0, 3.0, 4.0])
+    assert e.mean == 2.5 and e.runs == 4
+    assert e.half_width == pytest.approx(3.182 * 1.2909944 / 2, rel=1e-6)
+    assert e.contains(2.5) and not e.contains(5.0) and str(e) == "2.500 +- 2.054"
+    assert (t_975(1), t_975(9), t_975(1000)) == (12.706, 2.262, 1.96)
+    with pytest.raises(ValueError, match="values must have 2"):
+        Estimate.of([1.0])

@@ -3,7 +3,12 @@
 * ``simulation``: seeded models of latency amplification in synchronous call chains and fan-out
   (``simulate_chain``, ``simulate_fanout``, ``p_any_slow``) and of a queue in front of workers
   (``simulate_queue``, checked against ``mm1`` and Little's law).
-* ``codec``: wire formats side by side (JSON against MessagePack): sizes, round trips, timings.
+* ``codec`` and ``wire``: wire formats side by side (JSON, MessagePack, and protobuf for the order
+  messages of ``orders.proto``, encoded by hand): sizes, round trips, timings.
+* ``rpc`` (imported on its own): the same operation served over gRPC and over HTTP/1.1 + JSON on
+  loopback, measured per call and in bytes on the wire.
+* ``concurrency`` (imported on its own): waiting for a slow dependency with a thread per request
+  or with asyncio, measured in throughput and memory per waiting call.
 
 Nothing here is a policy to put in production; these are the instruments the chapter measures with.
 """
@@ -12,6 +17,7 @@ from patterns.communication.codec import (
     CODECS,
     JSON,
     MSGPACK,
+    ORDER_PROTOBUF,
     Codec,
     CodecReport,
     compare,
@@ -23,6 +29,7 @@ from patterns.communication.simulation import (
     ChainStats,
     LatencyModel,
     QueueStats,
+    mean_time_in_system,
     mm1,
     p_any_slow,
     simulate_chain,
@@ -34,6 +41,7 @@ __all__ = [
     "Codec",
     "JSON",
     "MSGPACK",
+    "ORDER_PROTOBUF",
     "CODECS",
     "CodecReport",
     "payload_sizes",
@@ -46,6 +54,7 @@ __all__ = [
     "p_any_slow",
     "MM1",
     "mm1",
+    "mean_time_in_system",
     "QueueStats",
     "simulate_queue",
 ]

@@ -1,10 +1,11 @@
-"""Wire formats side by side: JSON against MessagePack (chapter 03).
+"""Wire formats side by side: JSON, MessagePack and protobuf (chapter 03).
 
-Why msgpack and not protobuf for the book: msgpack is schemaless like JSON, so a notebook can
-encode any dict with no ``.proto`` file and no code-generation step; the comparison isolates
-"text against binary". Protobuf adds what msgpack lacks (a schema, field numbers instead of field
-names on the wire, typed generated classes, rules for evolving a schema), at the price of that
-build step. Sizes here are deterministic; timings are wall-clock and vary by machine.
+JSON and msgpack are schemaless: any dict encodes, with every field name in every message; the
+comparison of the two isolates "text against binary". Protobuf needs a schema (``orders.proto``)
+and in exchange writes field numbers instead of names and leaves default values out:
+``ORDER_PROTOBUF`` encodes the order messages of that schema, with the hand-written encoder of
+``patterns.communication.wire`` (byte for byte what the protobuf library writes). Sizes here are
+deterministic; timings are wall-clock and vary by machine.
 """
 
 from __future__ import annotations
@@ -18,8 +19,19 @@ from typing import Any
 import msgpack
 
 from patterns._validate import require_callable, require_instance, require_int, require_text
+from patterns.communication.wire import ORDER
 
-__all__ = ["Codec", "JSON", "MSGPACK", "CODECS", "CodecReport", "payload_sizes", "roundtrips", "compare"]
+__all__ = [
+    "Codec",
+    "JSON",
+    "MSGPACK",
+    "ORDER_PROTOBUF",
+    "CODECS",
+    "CodecReport",
+    "payload_sizes",
+    "roundtrips",
+    "compare",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,9 @@ def _msgpack_decode(data: bytes) -> Any:
 
 JSON = Codec("json", _json_encode, json.loads)
 MSGPACK = Codec("msgpack", lambda obj: msgpack.packb(obj, use_bin_type=True), _msgpack_decode)
+#: Protobuf for ``Order`` messages only (a schema-based format encodes what its schema declares).
+ORDER_PROTOBUF = Codec("protobuf", ORDER.encode, ORDER.decode)
+#: The schemaless codecs, used when no codec is named.
 CODECS: dict[str, Codec] = {c.name: c for c in (JSON, MSGPACK)}
 
 

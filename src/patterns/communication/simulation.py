@@ -32,6 +32,7 @@ from patterns._validate import (
     require_seconds,
     require_sequence,
 )
+from patterns.stats import Estimate
 
 __all__ = [
     "LatencyModel",
@@ -43,6 +44,7 @@ __all__ = [
     "mm1",
     "QueueStats",
     "simulate_queue",
+    "mean_time_in_system",
     "MAX_WORK",
 ]
 
@@ -400,4 +402,29 @@ def simulate_queue(
         trace_t=t,
         trace_n=n,
         window=duration - warmup,
+    )
+
+
+def mean_time_in_system(
+    arrival_rate: float,
+    service_rate: float,
+    *,
+    duration: float,
+    warmup: float,
+    seeds: Sequence[int],
+    workers: int = 1,
+) -> Estimate:
+    """The mean time in system over independent runs of ``simulate_queue``, one per seed, with a
+    95% confidence interval. Each run starts empty and discards the jobs that arrive during its
+    ``warmup``; the spread across seeds, not one run, says how far the estimate may be from the truth.
+    """
+    runs = [require_int(s, "seeds[]", minimum=None, maximum=None)
+            for s in require_sequence(list(seeds) if isinstance(seeds, range) else seeds, "seeds",
+                                      min_length=2, max_length=1_000)]
+    _bounded_work(len(runs) * _rate(arrival_rate, "arrival_rate") * require_seconds(duration, "duration"),
+                  "arrivals (expected)")
+    return Estimate.of(
+        simulate_queue(arrival_rate, service_rate, duration=duration, warmup=warmup, workers=workers,
+                       seed=seed).mean_sojourn
+        for seed in runs
     )
