@@ -59,14 +59,18 @@ class Estimate:
 
     mean: float
     half_width: float
-    runs: int
+    values: tuple[float, ...]  # one result per run
 
     @classmethod
     def of(cls, values: Iterable[float]) -> Estimate:
         """The mean of ``values`` (at least 2 independent runs) +- t * s / sqrt(n)."""
-        runs = [require_number(v, "values[]") for v in require_sequence(list(values), "values", min_length=2)]
+        runs = tuple(require_number(v, "values[]") for v in require_sequence(list(values), "values", min_length=2))
         n = len(runs)
-        return cls(statistics.fmean(runs), t_975(n - 1) * statistics.stdev(runs) / math.sqrt(n), n)
+        return cls(statistics.fmean(runs), t_975(n - 1) * statistics.stdev(runs) / math.sqrt(n), runs)
+
+    @property
+    def runs(self) -> int:
+        return len(self.values)
 
     @property
     def low(self) -> float:

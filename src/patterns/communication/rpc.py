@@ -427,7 +427,7 @@ def compare_rpc(calls: int = 300, bulk: int = 1000, rounds: int = 3, work_second
     )
 
 
-def _settle(counter: ByteCounter, quiet: float = 0.05, limit: float = 5.0) -> None:
+def _settle(counter: ByteCounter, quiet: float = 0.02, limit: float = 5.0) -> None:
     """Wait until the relay has seen no bytes for ``quiet`` seconds (HTTP/2 sends small frames,
     e.g. window updates, just after a call returns)."""
     deadline = time.monotonic() + limit
