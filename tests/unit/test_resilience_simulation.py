@@ -219,3 +219,15 @@ def test_a_breaker_shields_the_service_during_the_outage() -> None:
     assert len(in_outage) < 0.2 * sum(60 <= t < 150 for t, _ in plain.calls)
     assert changes[0].new == "open" and 60 <= changes[0].at < 65
     assert outcome_counts(samples, 60, 150)["rejected"] > 250
+
+
+def test_timeout_study_bounds_every_wait_and_counts_false_timeouts() -> None:
+    from patterns.resilience.simulation import timeout_study
+
+    tight = timeout_study(0.05, attempts=3, requests=2_000)
+    assert all(w <= 3 * 0.05 + 1e-12 for w in tight.waits)
+    assert 0.4 < tight.false_timeout_rate < 0.6  # the median healthy call is 50 ms
+    assert tight.calls <= 3 * tight.requests and tight.succeeded <= tight.requests
+    patient = timeout_study(60.0, attempts=1, requests=2_000)
+    assert patient.false_timeout_rate == 0 and patient.success_rate == 1 and patient.worst_wait == 10.0
+    assert timeout_study(0.2, requests=500) == timeout_study(0.2, requests=500)  # seeded
