@@ -135,7 +135,10 @@ def dead_letter_time(max_attempts: int, initial: float, factor: float) -> float:
     while not queue.dead_letters:
         message = queue.get("worker")
         if message is None:
-            clock.set(queue.next_available_at())
+            due = queue.next_available_at()
+            if due is None:  # nothing left to deliver: cannot happen before the message is dead
+                raise RuntimeError("the work queue is empty but the message was not dead-lettered")
+            clock.set(due)
             continue
         queue.nack(message, error="cannot parse")
     return queue.dead_letters[0].at

@@ -8,6 +8,7 @@ means "not answered yet".
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 from patterns.check import call_safely, not_ready, report
@@ -45,7 +46,7 @@ FALSE_TIMEOUTS = 0.001  # share of healthy calls the timeout may cut off
 BULKHEAD_THREADS = 20
 
 
-def check_amplification(calls_at_bottom: object) -> bool:
+def check_amplification(calls_at_bottom: Any) -> bool:
     """Exercise 1: ``calls_at_bottom(attempts, layers)`` predicts the simulated count."""
     title = "Exercise 1 (retry amplification)"
     if not_ready(title, calls_at_bottom, expect=callable):
@@ -66,7 +67,7 @@ def check_amplification(calls_at_bottom: object) -> bool:
     return report(title, problems, "Each layer turns one failure below into `attempts` calls.")
 
 
-def check_full_jitter(full_jitter_delay: object) -> bool:
+def check_full_jitter(full_jitter_delay: Any) -> bool:
     """Exercise 2: ``full_jitter_delay(n, base, cap, rng)`` draws the n-th full-jitter pause."""
     title = "Exercise 2 (full jitter)"
     if not_ready(title, full_jitter_delay, expect=callable):
@@ -111,7 +112,7 @@ def check_full_jitter(full_jitter_delay: object) -> bool:
     return report(title, problems, "Pauses are spread over [0, ceiling], even once the ceiling is the cap.")
 
 
-def check_breaker_settings(make_breaker: object) -> bool:
+def check_breaker_settings(make_breaker: Any) -> bool:
     """Exercise 3: ``make_breaker(clock)`` ignores 10% background noise but trips on an outage."""
     title = "Exercise 3 (tune the breaker)"
     if not_ready(title, make_breaker, expect=callable):
@@ -162,13 +163,13 @@ def payment_policies(clock: ManualClock) -> tuple[CircuitBreaker, Retry, Fallbac
     return breaker, retry, Fallback(lambda error, *args: "deferred")
 
 
-def check_payment_client(build_client: object) -> bool:
+def check_payment_client(build_client: Any) -> bool:
     """Exercise 4: ``build_client(charge, breaker, retry, fallback)`` orders the three policies."""
     title = "Exercise 4 (compose the payment client)"
     if not_ready(title, build_client, expect=callable):
         return False
     problems: list[str] = []
-    blips = iter([ConnectionError("reset"), "ok-1"])
+    blips: Iterator[Exception | str] = iter([ConnectionError("reset"), "ok-1"])
 
     def blip(amount: float) -> str:
         item = next(blips, "ok-2")
@@ -215,14 +216,14 @@ def _number(value: object) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float))
 
 
-def check_timeout_budget(timeout: object) -> bool:
+def check_timeout_budget(timeout: Any) -> bool:
     """Exercise 5: a per-attempt timeout above the healthy tail, below the caller's total budget."""
     title = "Exercise 5 (choose a timeout)"
     if not_ready(title, timeout, expect=(int, float)):
         return False
-    if not _number(timeout) or not 0 < float(timeout) <= 3600:  # type: ignore[arg-type]
+    if not _number(timeout) or not 0 < float(timeout) <= 3600:
         return report(title, [f"answer_timeout must be a number of seconds in (0, 3600], got {timeout!r}."])
-    seconds = float(timeout)  # type: ignore[arg-type]
+    seconds = float(timeout)
     study = timeout_study(seconds, TIMEOUT_ATTEMPTS)
     healthy_p999 = timeout_study(3600.0, 1, hang_probability=0.0).wait_percentile(99.9)
     problems = []
@@ -246,7 +247,7 @@ def check_timeout_budget(timeout: object) -> bool:
     )
 
 
-def check_bulkhead_size(answer: object) -> bool:
+def check_bulkhead_size(answer: Any) -> bool:
     """Exercise 6: ``(slots, max_wait)`` for the payment bulkhead of the lab's server."""
     title = "Exercise 6 (size the bulkhead)"
     if not_ready(title, answer, expect=tuple):

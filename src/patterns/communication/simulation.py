@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -354,7 +354,7 @@ def simulate_queue(
         trace_t.append(env.now)
         trace_n.append(trace_n[-1] + delta)
 
-    def job(arrived_at: float) -> simpy.events.Event:
+    def job(arrived_at: float) -> Generator[simpy.events.Event, Any, None]:
         with pool.request() as slot:
             yield slot
             started = env.now
@@ -364,7 +364,7 @@ def simulate_queue(
             waits.append(started - arrived_at)
             sojourns.append(env.now - arrived_at)
 
-    def source() -> simpy.events.Event:
+    def source() -> Generator[simpy.events.Event, Any, None]:
         for i, (start, rate) in enumerate(steps):
             end = steps[i + 1][0] if i + 1 < len(steps) else duration
             if env.now < start:

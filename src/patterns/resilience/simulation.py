@@ -24,7 +24,7 @@ import heapq
 import math
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +91,7 @@ def _bounded_work(work: float, what: str) -> None:
 
 
 def _clock(value: object) -> Clock:
-    return require_instance(value, "clock", Clock, what="a Clock")  # type: ignore[type-abstract]
+    return require_instance(value, "clock", Clock, what="a Clock")
 
 
 def _rng(value: object) -> random.Random:
@@ -443,7 +443,7 @@ def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
     run = ServerRun()
     gauge = Counter[str]()
 
-    def handle(endpoint: str) -> Iterator[simpy.Event]:
+    def handle(endpoint: str) -> Generator[simpy.Event, Any, None]:
         arrived = env.now
         with threads.request() as thread:
             got = yield thread | env.timeout(config.patience)
@@ -456,7 +456,7 @@ def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
                 outcome = yield from pay()
         run.requests.append((endpoint, arrived, outcome))
 
-    def pay() -> Iterator[simpy.Event]:
+    def pay() -> Generator[simpy.Event, Any, str]:
         latency = config.pay_latency if env.now < config.slow_from else config.slow_latency
         outcome = "served" if latency < config.slow_latency else "timed_out"
         if slots is None:
@@ -475,12 +475,12 @@ def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
             gauge["payment"] -= 1
             return outcome
 
-    def arrivals(endpoint: str, rate: float) -> Iterator[simpy.Event]:
+    def arrivals(endpoint: str, rate: float) -> Generator[simpy.Event, Any, None]:
         while True:
             yield env.timeout(rng.expovariate(rate))
             env.process(handle(endpoint))
 
-    def monitor() -> Iterator[simpy.Event]:
+    def monitor() -> Generator[simpy.Event, Any, None]:
         while True:
             run.times.append(env.now)
             run.threads_in_payment.append(gauge["payment"])

@@ -81,6 +81,10 @@ class CountWindow:
     """The last ``size`` outcomes, in a ring buffer with running totals (O(1) per call)."""
 
     __slots__ = ("size", "calls", "failures", "slow", "_ring", "_next")
+    calls: int
+    failures: int
+    slow: int
+    _next: int
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -128,6 +132,9 @@ class TimeWindow:
     """
 
     __slots__ = ("seconds", "calls", "failures", "slow", "_times", "_bad")
+    calls: int
+    failures: int
+    slow: int
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
