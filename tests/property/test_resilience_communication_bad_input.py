@@ -33,6 +33,9 @@ from patterns.communication import (
     simulate_fanout,
     simulate_queue,
 )
+from patterns.communication.concurrency import compare_waiting
+from patterns.communication.rpc import OrderService, compare_rpc, make_order
+from patterns.communication.wire import ORDER, Field, varint
 from patterns.errors import PatternError
 from patterns.faults import Outage
 from patterns.resilience import (
@@ -239,6 +242,24 @@ CASES: dict[str, Case] = {
         lambda **kw: percentile(**{"values": [1.0, 2.0], "q": 50, **kw}),
         {"values": [[], 5, None, "abc", b"ab", [1, "x"]], "q": [0, -1, 101, *NON_FINITE, *WRONG_TYPE]},
     ),
+    "make_order": (lambda number=1: make_order(number), {"number": [-1, 10**10, 1.5, *WRONG_TYPE]}),
+    "OrderService": (lambda work_seconds=0.0: OrderService(work_seconds), {"work_seconds": [*SECONDS0, 61.0]}),
+    "OrderService.get": (lambda order_id="o-1": OrderService().get(order_id), {"order_id": [5, None, "", "x" * 500]}),
+    "OrderService.many": (lambda count=2: OrderService().many(count), {"count": [-1, 10**9, 2.5, "3", None]}),
+    "compare_rpc": (
+        lambda **kw: compare_rpc(**{"calls": 1, **kw}) if kw else None,
+        {"calls": COUNT, "bulk": [*COUNT, 10**9], "rounds": [*COUNT, 10**6], "work_seconds": [-1, NAN, 1e300]},
+    ),
+    "compare_waiting": (
+        lambda **kw: compare_waiting(**kw) if kw else None,
+        {"calls": [0, -1, 10**6, 2.5], "delay": [0, -1, NAN, 1e300, "1"]},
+    ),
+    "ORDER.encode": (lambda value=None: ORDER.encode({} if value is None else value),
+                     {"value": [5, [("order_id", "x")], {"orderid": "x"}, {"order_id": 5}, {"total_cents": 2**64}]}),
+    "ORDER.decode": (lambda data=b"": ORDER.decode(data), {"data": ["0a", 5, None, b"\x0a\x05ab", b"\xff" * 12]}),
+    "Field": (lambda **kw: Field(**{"number": 1, "name": "x", "kind": "int", **kw}),
+              {"number": [0, -1, 2**30, 1.5], "name": TEXT, "kind": ["float", 5, None]}),
+    "varint": (lambda value=1: varint(value), {"value": [2**64, -(2**63) - 1, 1.5, "1", None]}),
     # chapter 06's simulations
     "Outage": (
         lambda **kw: Outage(**{"start": 1.0, "end": 2.0, **kw}),

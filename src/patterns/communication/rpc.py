@@ -33,9 +33,9 @@ from http.client import HTTPConnection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from patterns._validate import require_int, require_seconds
+from patterns._validate import require_int, require_seconds, require_text
 from patterns.communication.codec import JSON
 from patterns.compat import sockets_available, threads_available
 
@@ -98,7 +98,7 @@ class OrderService:
     def get(self, order_id: str) -> dict[str, Any]:
         """One order by id (``o-<number>``); ``KeyError`` for an id that is not an order's."""
         self._work()
-        prefix, _, digits = order_id.partition("-")
+        prefix, _, digits = require_text(order_id, "order_id", max_length=100).partition("-")
         if prefix != "o" or not digits.isdigit() or len(digits) > 9:
             raise KeyError(order_id)
         return make_order(int(digits))
@@ -186,7 +186,7 @@ def http_server(service: OrderService) -> Iterator[int]:
             url = urlsplit(self.path)
             try:
                 if url.path.startswith("/orders/"):
-                    body = JSON.encode(service.get(url.path.removeprefix("/orders/")))
+                    body = JSON.encode(service.get(unquote(url.path.removeprefix("/orders/"))))
                 elif url.path == "/orders":
                     count = int(parse_qs(url.query).get("count", ["1"])[0])
                     body = JSON.encode(service.many(count))
@@ -228,10 +228,12 @@ class GrpcClient:
         self._stub = stubs.OrdersStub(self._channel)
 
     def get_order(self, order_id: str) -> dict[str, Any]:
-        return _order_dict(self._stub.GetOrder(self.protos.OrderRequest(order_id=order_id)))
+        request = self.protos.OrderRequest(order_id=require_text(order_id, "order_id", max_length=100))
+        return _order_dict(self._stub.GetOrder(request))
 
     def stream_orders(self, count: int) -> list[dict[str, Any]]:
-        return [_order_dict(m) for m in self._stub.StreamOrders(self.protos.OrdersRequest(count=count))]
+        request = self.protos.OrdersRequest(count=require_int(count, "count", maximum=MAX_ORDERS))
+        return [_order_dict(m) for m in self._stub.StreamOrders(request)]
 
     def close(self) -> None:
         self._channel.close()
@@ -259,11 +261,11 @@ class HttpClient:
         return json.loads(body)
 
     def get_order(self, order_id: str) -> dict[str, Any]:
-        order: dict[str, Any] = self._get(f"/orders/{order_id}")
+        order: dict[str, Any] = self._get(f"/orders/{quote(require_text(order_id, 'order_id', max_length=100))}")
         return order
 
     def list_orders(self, count: int) -> list[dict[str, Any]]:
-        orders: list[dict[str, Any]] = self._get(f"/orders?count={count}")
+        orders: list[dict[str, Any]] = self._get(f"/orders?count={require_int(count, 'count', maximum=MAX_ORDERS)}")
         return orders
 
     def close(self) -> None:
