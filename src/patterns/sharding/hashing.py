@@ -27,6 +27,7 @@ _STR = blake2b(b"s", digest_size=8)
 _BYTES = blake2b(b"b", digest_size=8)
 _INT = blake2b(b"i", digest_size=8)
 _from_bytes = int.from_bytes
+new_str_hash = _STR.copy  # a fresh hasher that has absorbed the str tag (bound once: cheaper)
 
 
 def check_key(key: object, name: str = "key") -> None:
@@ -44,7 +45,7 @@ def stable_hash64(key: Key) -> int:
     """
     kind = type(key)
     if kind is str:
-        h = _STR.copy()
+        h = new_str_hash()
         h.update(key.encode())  # type: ignore[union-attr]
     elif kind is bytes:
         h = _BYTES.copy()

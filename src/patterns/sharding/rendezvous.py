@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +114,10 @@ class Rendezvous:
 
     def copy(self) -> Rendezvous:
         return Rendezvous(self._nodes, self._weights)
+
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "rendezvous", "nodes": list(self._nodes), "weights": dict(self._weights)}
 
     def __repr__(self) -> str:
         return f"Rendezvous({self._nodes!r}, weights={self._weights!r})"

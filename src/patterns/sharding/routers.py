@@ -42,6 +42,10 @@ class ModuloRouter:
     def owners_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
         return np.array(self._nodes, dtype=object)[self.indices_of_hashes(hashes)]
 
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "modulo", "nodes": list(self._nodes)}
+
     def __repr__(self) -> str:
         return f"ModuloRouter({list(self._nodes)!r})"
 
@@ -84,6 +88,10 @@ class JumpRouter:
 
     def copy(self) -> JumpRouter:
         return JumpRouter(self._nodes)
+
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "jump", "nodes": list(self._nodes)}
 
     def __repr__(self) -> str:
         return f"JumpRouter({self._nodes!r})"
@@ -144,6 +152,10 @@ class RangeRouter:
             raise ValueError(f"at must not already be a lower bound, got {at!r}")
         self.node_for(at)  # validates type and that `at` is inside some range
         return RangeRouter(sorted([*self.bounds, (at, node)]))
+
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "range", "bounds": [list(pair) for pair in self.bounds]}
 
     def __repr__(self) -> str:
         return f"RangeRouter({self.bounds!r})"
