@@ -18,8 +18,9 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from patterns._validate import require_number
 from patterns.estimate.formula import Formula
-from patterns.estimate.units import check_number, format_bytes, format_count, format_duration
+from patterns.estimate.units import format_bytes, format_count, format_duration
 
 __all__ = ["Quantity", "Sensitivity", "Estimate", "format_value", "capacity_model"]
 
@@ -92,7 +93,7 @@ class Estimate:
     def assume(self, name: str, value: float, unit: str, source: str) -> None:
         """Record an assumption. ``source`` says where the number comes from: it is not optional."""
         self._check_name(name)
-        number = check_number(name, value, minimum=-math.inf)
+        number = require_number(value, name)
         if not isinstance(source, str) or not source.strip():
             raise ValueError(f"source for {name!r} must say where the number comes from, got {source!r}")
         self._items[name] = Quantity(name, number, unit, source.strip())
@@ -193,7 +194,7 @@ class Estimate:
         Sorted by swing, largest first; assumptions ``target`` does not depend on move it by exactly
         1.0. A target of 0 has no relative change, so it raises ``ValueError``.
         """
-        factor = check_number("factor", factor, minimum=1.0, strict=True)
+        factor = require_number(factor, "factor", minimum=1.0, strict_min=True)
         base = self[target]
         if base == 0:
             raise ValueError(f"target {target!r} is 0: relative sensitivity is undefined")
@@ -247,14 +248,10 @@ def capacity_model(
         "years": "retention horizon",
     }
     notes.update(sources or {})
-    check_number("utilisation", utilisation, strict=True)
-    if utilisation > 1:
-        raise ValueError(f"utilisation must be in (0, 1], got {utilisation!r}")
+    require_number(utilisation, "utilisation", minimum=0.0, maximum=1.0, strict_min=True)
     for name, value in (("peak_factor", peak_factor), ("replication", replication)):
-        check_number(name, value, minimum=1.0)
-    check_number("hot_fraction", hot_fraction)
-    if hot_fraction > 1:
-        raise ValueError(f"hot_fraction must be in [0, 1], got {hot_fraction!r}")
+        require_number(value, name, minimum=1.0)
+    require_number(hot_fraction, "hot_fraction", minimum=0.0, maximum=1.0)
     est = Estimate(title)
     given = {
         "daily_active_users": (daily_active_users, "users"),
@@ -270,7 +267,7 @@ def capacity_model(
         "years": (years, "years"),
     }
     for name, (value, unit) in given.items():
-        check_number(name, value, strict=name in ("server_rps", "daily_active_users"))
+        require_number(value, name, minimum=0.0, strict_min=name in ("server_rps", "daily_active_users"))
         est.assume(name, value, unit, notes[name])
     est.derive("requests_per_day", "daily_active_users * (reads_per_user + writes_per_user)", "req/day")
     est.derive("average_rps", "requests_per_day / 86_400", "req/s", "a day is 86,400 s")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from patterns._validate import require_number
 from patterns.estimate.envelope import Estimate, capacity_model, format_value
-from patterns.estimate.units import check_number
 
 __all__ = [
     "Step",
@@ -232,7 +232,7 @@ def url_shortener(daily_active_users: float = 100e6, **overrides: float) -> Work
 
     ``overrides`` are passed to ``capacity_model`` (e.g. ``peak_factor=5``) to explore variants.
     """
-    check_number("daily_active_users", daily_active_users, strict=True)
+    require_number(daily_active_users, "daily_active_users", minimum=0.0, strict_min=True)
     params: dict[str, float] = dict(
         reads_per_user=10, writes_per_user=0.1, object_size=500, response_size=500,
         peak_factor=3, replication=3, hot_fraction=0.2, server_rps=5_000, utilisation=0.7, years=10,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from patterns.estimate.units import check_number
+from patterns._validate import require_callable, require_int, require_seconds
 
 __all__ = [
     "Rung",
@@ -126,9 +126,9 @@ def measure(operation: Callable[[], object], *, repeat: int = 5, min_batch_secon
     Calls are batched (the batch grows until it lasts ``min_batch_seconds``) so the timer's own
     resolution does not matter; ``repeat`` batches are timed and the median per-call time returned.
     """
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat must be an integer >= 1, got {repeat!r}")
-    check_number("min_batch_seconds", min_batch_seconds, strict=True)
+    require_callable(operation, "operation")
+    repeat = require_int(repeat, "repeat", minimum=1, maximum=1_000)
+    min_batch_seconds = require_seconds(min_batch_seconds, "min_batch_seconds", maximum=10.0)
     number = 1
     while True:
         elapsed = _time_batch(operation, number)

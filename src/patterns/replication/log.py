@@ -30,7 +30,7 @@ class LogEntry:
 
 
 class NodeState:
-    """Data at a log position: ``key -> (value, lsn of the write that set it)``."""
+    """Data at a log position: ``key -> (value, lsn of the write that set it)``; None marks a delete."""
 
     def __init__(self, name: str) -> None:
         if not isinstance(name, str) or not name:
@@ -43,10 +43,9 @@ class NodeState:
         """Apply the next entry; entries must arrive in LSN order with no gap."""
         if entry.lsn != self.applied_lsn + 1:
             raise ValueError(f"entry.lsn must be {self.applied_lsn + 1} on {self.name}, got {entry.lsn}")
-        if entry.value is None:
-            self._data.pop(entry.key, None)
-        else:
-            self._data[entry.key] = (entry.value, entry.lsn)
+        # A delete keeps a tombstone (value None, with its LSN), so a node that missed the delete
+        # is seen to be behind (its version is older), exactly as for a missed write.
+        self._data[entry.key] = (entry.value, entry.lsn)
         self.applied_lsn = entry.lsn
 
     def reset_to(self, log: Sequence[LogEntry], lsn: int) -> None:
@@ -57,12 +56,14 @@ class NodeState:
             self.apply(entry)
 
     def get(self, key: str) -> tuple[Any, int]:
-        """``(value, version)``: the value (None if absent) and the LSN that wrote it (0 if never)."""
+        """``(value, version)``: the value (None if absent or deleted) and the LSN of the write or
+        delete that set it (0 if never written)."""
         value, version = self._data.get(key, (None, 0))
         return value, version
 
     def items(self) -> dict[str, Any]:
-        return {k: v for k, (v, _) in self._data.items()}
+        """The live keys and their values (deleted keys left out)."""
+        return {k: v for k, (v, _) in self._data.items() if v is not None}
 
 
 class Replica(NodeState):
