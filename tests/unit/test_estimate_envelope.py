@@ -95,13 +95,13 @@ def test_sensitivity_ranks_by_swing_and_reports_ratios() -> None:
 
 def test_sensitivity_rejects_bad_factor_and_zero_target() -> None:
     est = small()
-    with pytest.raises(ValueError, match="factor must be a finite number > 1"):
+    with pytest.raises(ValueError, match=r"factor must be a finite number in \(1, "):
         est.sensitivity("avg", factor=1)
     est.assume("nothing", 0, "", "t")
     est.derive("zero", "nothing * 2", "")
     with pytest.raises(ValueError, match="is 0"):
         est.sensitivity("zero")
-    with pytest.raises(KeyError, match="missing"):
+    with pytest.raises(ValueError, match="missing"):
         est.sensitivity("missing")
 
 
@@ -150,10 +150,11 @@ def test_capacity_model_chain() -> None:
     ("field", "value", "match"),
     [("utilisation", 0, r"utilisation must be a finite number in \(0, 1\]"),
      ("utilisation", 1.5, r"utilisation must be a finite number in \(0, 1\]"),
-     ("peak_factor", 0.5, "peak_factor must be a finite number >= 1"),
-     ("replication", 0, "replication must be a finite number >= 1"),
-     ("hot_fraction", 2, "hot_fraction"), ("server_rps", 0, "server_rps must be a finite number > 0"),
-     ("reads_per_user", -1, "reads_per_user must be a finite number >= 0")],
+     ("peak_factor", 0.5, r"peak_factor must be a finite number in \[1, 1000\]"),
+     ("replication", 0, r"replication must be a finite number in \[1, 100\]"),
+     ("hot_fraction", 2, "hot_fraction"), ("server_rps", 0, r"server_rps must be a finite number in \(0, "),
+     ("reads_per_user", -1, r"reads_per_user must be a finite number in \[0, "),
+     ("daily_active_users", 1e19, "daily_active_users")],
 )
 def test_capacity_model_validates(field: str, value: float, match: str) -> None:
     args = dict(daily_active_users=1e6, reads_per_user=1, writes_per_user=1, object_size=1, response_size=1)

@@ -34,10 +34,11 @@ What each checker proves, exactly (registers start at ``initial``, default ``Non
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns._validate import require_int, require_mapping, require_number, require_one_of, require_text
 from patterns.errors import PatternError
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 KINDS = ("read", "write")
+MAX_OPS = 1_000  # the search is exponential: far fewer fit in any state budget
 _INITIAL = object()  # the source of a read that returned the initial value
 
 
@@ -73,10 +75,17 @@ class Op:
     ok: bool | None = True
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.completed is not None and self.completed < self.invoked:
-            raise ValueError(f"completed must be >= invoked ({self.invoked}), got {self.completed}")
+        require_text(self.client, "client", max_length=200)
+        require_one_of(self.kind, "kind", KINDS)
+        if not isinstance(self.key, str):
+            raise TypeError(f"key must be a str, got {type(self.key).__name__}")
+        require_number(self.invoked, "invoked")
+        if self.completed is not None:
+            require_number(self.completed, "completed")
+            if self.completed < self.invoked:
+                raise ValueError(f"completed must be >= invoked ({self.invoked}), got {self.completed}")
+        if self.ok not in (True, False, None) or not isinstance(self.ok, (bool, type(None))):
+            raise TypeError(f"ok must be True, False or None (indeterminate), got {self.ok!r}")
         if self.ok is True and self.completed is None:
             raise ValueError("completed must be set when ok is True")
         if not isinstance(self.value, Hashable):
@@ -113,6 +122,8 @@ def _precedes(a: Op, b: Op) -> bool:
 
 
 def _effective(history: Sequence[Op]) -> list[Op]:
+    if isinstance(history, (str, bytes)) or not isinstance(history, Iterable):
+        raise TypeError(f"history must be a list of Op records, got {type(history).__name__}")
     for op in history:
         if not isinstance(op, Op):
             raise TypeError(f"history must contain Op records, got {type(op).__name__}")
@@ -169,9 +180,9 @@ def _search(ops: list[Op], preds: list[int], initial: Any, max_states: int) -> l
 
 def _ordered_check(history: Sequence[Op], model: str, real_time: bool, initial: Any,
                    max_ops: int, max_states: int) -> CheckResult:
+    max_ops = require_int(max_ops, "max_ops", minimum=1, maximum=MAX_OPS)
+    max_states = require_int(max_states, "max_states", minimum=1)
     ops = sorted(_effective(history), key=lambda o: (o.invoked, o.completed is None))
-    if not isinstance(max_ops, int) or max_ops < 1:
-        raise ValueError(f"max_ops must be an integer >= 1, got {max_ops!r}")
     if len(ops) > max_ops:
         raise ValueError(f"history has {len(ops)} operations; this brute-force checker accepts at most "
                          f"max_ops={max_ops} (raise max_ops knowingly: the search is exponential)")
@@ -287,6 +298,7 @@ def stale_reads(history: Sequence[Op], *, initial: Any = None) -> list[Op]:
 
 def check_convergence(states: Mapping[str, Any]) -> CheckResult:
     """Every replica (node -> its state) holds the same state right now."""
+    states = require_mapping(states, "states")
     if not states:
         raise ValueError("states must map at least one node to its state")
     distinct: list[tuple[Any, list[str]]] = []  # (state, nodes holding it), compared with ==

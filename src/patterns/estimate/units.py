@@ -75,12 +75,14 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s
 def _split(name: str, text: object) -> tuple[float, str]:
     if not isinstance(text, str):
         raise TypeError(f"{name} must be a string such as '1.5 GB', got {type(text).__name__}")
+    if len(text) > 1_000:
+        raise ValueError(f"{name} must be a short quantity such as '1.5 GB', got {len(text)} characters")
     match = _QUANTITY.match(text)
     if not match:
         raise ValueError(f"{name} must be a number followed by a unit, e.g. '1.5 GB', got {text!r}")
     number = float(match.group(1).replace("_", "").replace(",", ""))
-    if number < 0:
-        raise ValueError(f"{name} must be >= 0, got {text!r}")
+    if number < 0 or not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number >= 0, got {text!r:.80}")
     return number, match.group(2)
 
 

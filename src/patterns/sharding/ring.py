@@ -26,15 +26,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from patterns._validate import require_int
-from patterns.sharding.base import check_new_node, check_nodes
+from patterns.sharding.base import names_at, require_hashes, require_new_node, require_nodes
 from patterns.sharding.hashing import MASK64, Key, new_str_hash, stable_hash64
 
 __all__ = ["ConsistentHashRing", "MAX_VNODES", "MAX_POINTS"]
 
 #: Virtual nodes per node, and points on the whole ring, accepted at most: each point costs a
 #: hash at construction and about 100 bytes of memory (10**9 vnodes would never finish).
-MAX_VNODES = 100_000
-MAX_POINTS = 10_000_000
+MAX_VNODES = 10_000
+MAX_POINTS = 1_000_000
 _MAX_SLOT_BITS = 20  # at most 2**20 slots (8 MB of list) however large the ring
 _from_bytes = int.from_bytes
 
@@ -56,7 +56,7 @@ class ConsistentHashRing:
 
     def __init__(self, nodes: Iterable[str], vnodes: int = 160) -> None:
         self._vnodes = require_int(vnodes, "vnodes", minimum=1, maximum=MAX_VNODES)
-        self._nodes = list(check_nodes(nodes))
+        self._nodes = list(require_nodes(nodes))
         self._check_size(len(self._nodes))
         self._node_points: dict[str, list[int]] = {}
         self._lock = threading.Lock()
@@ -149,12 +149,12 @@ class ConsistentHashRing:
     def owners_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
         """``node_for`` for pre-hashed keys (``uint64`` array); returns node names."""
         table = self._table
-        return np.array(table.nodes, dtype=object)[_route(table, hashes)]
+        return names_at(table.nodes, _route(table, hashes))
 
     def add(self, node: str) -> None:
         """Add ``node``; only keys on the arcs its new points take over move (all of them to it)."""
         with self._lock:
-            check_new_node(node, self._nodes)
+            require_new_node(node, self._nodes)
             self._check_size(len(self._nodes) + 1)
             self._nodes.append(node)
             self._rebuild()
@@ -200,6 +200,8 @@ def _slot_table(points: np.ndarray, owners_with_wrap: list[str]) -> tuple[list[s
 
 def _route(table: _Table, hashes: np.ndarray) -> np.ndarray:
     """Owner indices (``np.intp``) for ``hashes`` on one published ring table."""
-    i = np.searchsorted(table.point_array, np.array(hashes, dtype=np.uint64, ndmin=1), side="left")
+    wanted = np.array(require_hashes(hashes), dtype=np.uint64, ndmin=1)
+    i = np.searchsorted(table.point_array, wanted, side="left")
     i[i == len(table.points)] = 0
-    return table.owner_index[i]
+    owners: np.ndarray = table.owner_index[i]
+    return owners

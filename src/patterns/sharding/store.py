@@ -245,7 +245,9 @@ class ShardedStore:
 
     def put_many(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> int:
         """Bulk ``put``: one transaction per shard. Returns the number of rows written."""
-        checked = [(k, self._check_record(k, r)) for k, r in items]
+        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+            raise TypeError(f"items must be an iterable of (key, record) pairs, got {type(items).__name__}")
+        checked = [(item[0], self._check_record(*item)) for item in map(_pair, items)]
         if not checked:
             return 0
         hashes = hash_keys([k for k, _ in checked])
@@ -309,7 +311,9 @@ class ShardedStore:
             raise TypeError(f"where must be SQL text (str) or None, got {type(where).__name__}")
         if where is not None and ";" in where:
             raise ValueError(f"where must be one SQL expression (no ';'), got {where!r}")
-        if order_by is not None and order_by != "key" and order_by not in self._columns:
+        if isinstance(params, (str, bytes)) or not isinstance(params, (list, tuple, Mapping)):
+            raise TypeError(f"params must be a list, tuple or mapping of values, got {type(params).__name__}")
+        if order_by is not None and (not isinstance(order_by, str) or order_by != "key" and order_by not in self._columns):
             raise ValueError(f"order_by must be 'key' or one of {sorted(self._columns)}, got {order_by!r}")
         if limit is not None:
             limit = require_int(limit, "limit", minimum=0)
@@ -362,7 +366,7 @@ class ShardedStore:
     def keys_on(self, node: str) -> list[str]:
         """The keys physically stored in ``node``'s file, sorted."""
         with self._lock:
-            if node not in self._shards:
+            if not isinstance(node, str) or node not in self._shards:
                 raise ValueError(f"node must be one of {sorted(self._shards)}, got {node!r}")
             return sorted(key for _, key in self._shards[node].idents())
 
@@ -513,6 +517,12 @@ class ShardedStore:
 
     def __repr__(self) -> str:
         return f"ShardedStore({self._router!r}, {os.fspath(self._dir)!r})"
+
+
+def _pair(item: object) -> tuple[Any, Any]:
+    if isinstance(item, (str, bytes)) or not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise TypeError(f"items must be (key, record) pairs, got {item!r:.80}")
+    return item[0], item[1]
 
 
 def _check_router(router: object) -> Router:
