@@ -225,12 +225,16 @@ def test_a_router_rebuilt_from_its_spec_routes_the_same(router):
 @pytest.mark.parametrize("n", [1, 3, 10, 100])
 def test_every_ring_slot_with_an_owner_has_that_owner_from_its_first_hash_to_its_last(n):
     ring = ConsistentHashRing([f"node-{i}" for i in range(n)], vnodes=50)
-    slots, shift = ring._lookup[0], ring._lookup[1]
+    table = ring._table
+    slots, shift, split = table.slots, table.shift, table.split
     starts = np.arange(len(slots), dtype=np.uint64) << np.uint64(shift)
     ends = starts + np.uint64((1 << shift) - 1)
     first, last = ring.owners_of_hashes(starts).tolist(), ring.owners_of_hashes(ends).tolist()
-    owned = [i for i, s in enumerate(slots) if s is not None]
+    owned = [i for i, s in enumerate(slots) if s != split]
     assert len(owned) > 0.8 * len(slots)  # most lookups skip the binary search
-    assert all(slots[i] == first[i] == last[i] for i in owned)
+    assert all(table.nodes[slots[i]] == first[i] == last[i] for i in owned)
+    # a slot marked split really holds a point (else it would be owned)
+    inside = np.searchsorted(table.point_array, starts) != np.searchsorted(table.point_array, ends)
+    assert [s == split for s in slots] == inside.tolist()
     keys = [f"user:{i}" for i in range(20_000)]
     assert [ring.node_for(k) for k in keys] == ring.owners_of_hashes(hash_keys(keys)).tolist()

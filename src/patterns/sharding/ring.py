@@ -7,10 +7,12 @@ the neighbours. More virtual nodes make the arcs, and so the load, more even: th
 node's share shrinks roughly like ``1/sqrt(vnodes)``.
 
 How a lookup stays fast: the definition is a binary search (``bisect``) over the sorted points.
-The ring also keeps a *slot table*: the circle cut into ``2**k`` equal slots (a few per point),
-each slot holding its owner when no point falls inside it. A lookup reads the slot of the hash's
-top ``k`` bits; only the minority of slots that contain a point fall back to the binary search.
-Same answer, one list index instead of ~17 comparisons for most keys.
+The ring also keeps a *slot table*: the circle cut into ``2**k`` equal slots (about 16 per point,
+at most a million), each slot holding its owner's index when no point falls inside it. A lookup
+reads the slot of the hash's top ``k`` bits; only the few slots that contain a point fall back to
+the binary search. Same answer, one array index instead of ~17 comparisons for most keys. The
+table is a compact ``array`` of 2-byte indices, so even a large ring's table stays in the CPU
+cache.
 
 Thread-safe: ``add``/``remove`` build a new table and swap it in with one assignment (under a
 lock), so a concurrent lookup sees either the old ring or the new one, never a mix.
@@ -19,6 +21,7 @@ lock), so a concurrent lookup sees either the old ring or the new one, never a m
 from __future__ import annotations
 
 import threading
+from array import array
 from bisect import bisect_left as _bisect_left
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -35,7 +38,7 @@ __all__ = ["ConsistentHashRing", "MAX_VNODES", "MAX_POINTS"]
 #: hash at construction and about 100 bytes of memory (10**9 vnodes would never finish).
 MAX_VNODES = 10_000
 MAX_POINTS = 1_000_000
-_MAX_SLOT_BITS = 20  # at most 2**20 slots (8 MB of list) however large the ring
+_MAX_SLOT_BITS = 20  # at most 2**20 slots (2 MB) however large the ring
 _from_bytes = int.from_bytes
 
 
@@ -47,8 +50,9 @@ class _Table(NamedTuple):
     nodes: tuple[str, ...]
     point_array: np.ndarray  # ``points`` as uint64, for vectorised routing
     owner_index: np.ndarray  # index in ``nodes`` of each point's owner (np.intp)
-    slots: list[str | None]  # owner of each slot of the circle, None where a point falls inside
+    slots: array[int]  # owner index of each slot of the circle; ``split`` where a point falls inside
     shift: int  # a hash's slot is ``hash >> shift``
+    split: int  # the marker of a slot with a point inside (an index no node has)
 
 
 class ConsistentHashRing:
@@ -91,34 +95,36 @@ class ConsistentHashRing:
         index = {node: i for i, node in enumerate(self._nodes)}
         point_array = np.array(points, dtype=np.uint64)
         owners_with_wrap = [*owners, owners[0]]
-        slots, shift = _slot_table(point_array, owners_with_wrap)
-        # One assignment publishes the whole table; ``_lookup`` repeats the four fields
-        # ``node_for`` reads, as a plain tuple (unpacking it is cheaper than four attribute reads).
+        owner_index = np.array([index[n] for n in owners], dtype=np.intp)
+        slots, shift, split = _slot_table(point_array, owner_index, len(self._nodes))
+        # One assignment publishes the whole table; ``_lookup`` repeats the fields ``node_for``
+        # reads, as a plain tuple (unpacking it is cheaper than six attribute reads).
         table = _Table(
             points,
             owners_with_wrap,
             tuple(self._nodes),
             point_array,
-            np.array([index[n] for n in owners], dtype=np.intp),
+            owner_index,
             slots,
             shift,
+            split,
         )
         self._table = table
-        self._lookup = (slots, shift, points, owners_with_wrap)
+        self._lookup = (slots, shift, split, table.nodes, points, owners_with_wrap)
 
     def node_for(self, key: Key) -> str:
         """The node owning ``key``: the first virtual node at or clockwise after its hash."""
-        slots, shift, points, owners = self._lookup  # read once: add/remove may swap it meanwhile
+        slots, shift, split, nodes, points, owners = self._lookup  # read once: add/remove swap it
         if type(key) is str:  # stable_hash64(key), inlined for the common case
             h = new_str_hash()
             h.update(key.encode())
             point = _from_bytes(h.digest(), "little")
         else:
             point = stable_hash64(key)
-        owner = slots[point >> shift]
-        if owner is None:  # a virtual node lies inside this slot: search for the exact arc
-            owner = owners[_bisect_left(points, point)]
-        return owner
+        i = slots[point >> shift]
+        if i == split:  # a virtual node lies inside this slot: search for the exact arc
+            return owners[_bisect_left(points, point)]
+        return nodes[i]
 
     def segments(self) -> list[tuple[int, str]]:
         """The owner function as pieces ``(first hash, owner)``, sorted: each piece runs to the next.
@@ -181,21 +187,23 @@ class ConsistentHashRing:
         return f"ConsistentHashRing({list(self.nodes)!r}, vnodes={self._vnodes})"
 
 
-def _slot_table(points: np.ndarray, owners_with_wrap: list[str]) -> tuple[list[str | None], int]:
-    """Cut the circle into ``2**bits`` slots (about 8 per point) and name each slot's owner.
+def _slot_table(points: np.ndarray, owner_index: np.ndarray, nodes: int) -> tuple[array[int], int, int]:
+    """Cut the circle into ``2**bits`` slots (about 16 per point) and name each slot's owner.
 
     A slot ``[lo, hi]`` has one owner for all its hashes exactly when no point lies in ``[lo, hi)``,
-    i.e. when ``bisect_left`` gives the same position for ``lo`` and ``hi``.
+    i.e. when ``bisect_left`` gives the same position for ``lo`` and ``hi``. Other slots hold
+    ``split`` (``nodes``, an index no node has).
     """
-    bits = min(_MAX_SLOT_BITS, max(4, (8 * len(points) - 1).bit_length()))
+    bits = min(_MAX_SLOT_BITS, max(4, (16 * len(points) - 1).bit_length()))
     shift = 64 - bits
     starts = np.arange(1 << bits, dtype=np.uint64) << np.uint64(shift)
     ends = starts + np.uint64((1 << shift) - 1)
     first = np.searchsorted(points, starts, side="left")
     last = np.searchsorted(points, ends, side="left")
-    named = np.array(owners_with_wrap, dtype=object)[first]
-    named[first != last] = None
-    return named.tolist(), shift
+    with_wrap = np.append(owner_index, owner_index[0])  # past the last point: the first point's owner
+    named = np.where(first == last, with_wrap[first], nodes)
+    typecode = "H" if nodes < 0xFFFF else "I"  # 2-byte entries for up to 65,534 nodes
+    return array(typecode, named.astype(np.uint16 if typecode == "H" else np.uint32).tobytes()), shift, nodes
 
 
 def _route(table: _Table, hashes: np.ndarray) -> np.ndarray:
