@@ -11,8 +11,8 @@ The ring also keeps a *slot table*: the circle cut into ``2**k`` equal slots (ab
 at most a million), each slot holding its owner's index when no point falls inside it. A lookup
 reads the slot of the hash's top ``k`` bits; only the few slots that contain a point fall back to
 the binary search. Same answer, one array index instead of ~17 comparisons for most keys. The
-table is a compact ``array`` of 2-byte indices, so even a large ring's table stays in the CPU
-cache.
+table is a compact ``array`` of 1- or 2-byte indices, so even a large ring's table stays in the
+CPU cache.
 
 Thread-safe: ``add``/``remove`` build a new table and swap it in with one assignment (under a
 lock), so a concurrent lookup sees either the old ring or the new one, never a mix.
@@ -202,8 +202,9 @@ def _slot_table(points: np.ndarray, owner_index: np.ndarray, nodes: int) -> tupl
     last = np.searchsorted(points, ends, side="left")
     with_wrap = np.append(owner_index, owner_index[0])  # past the last point: the first point's owner
     named = np.where(first == last, with_wrap[first], nodes)
-    typecode = "H" if nodes < 0xFFFF else "I"  # 2-byte entries for up to 65,534 nodes
-    return array(typecode, named.astype(np.uint16 if typecode == "H" else np.uint32).tobytes()), shift, nodes
+    # the smallest entries that hold every index and the marker: 1 byte up to 254 nodes, then 2, then 4
+    typecode, dtype = ("B", np.uint8) if nodes < 0xFF else ("H", np.uint16) if nodes < 0xFFFF else ("I", np.uint32)
+    return array(typecode, named.astype(dtype).tobytes()), shift, nodes
 
 
 def _route(table: _Table, hashes: np.ndarray) -> np.ndarray:
