@@ -313,7 +313,7 @@ def test_bad_input_is_rejected(tmp_path):
         ShardedStore(ModuloRouter(["../evil"]), tmp_path)
     with pytest.raises(ValueError, match="column"):
         ShardedStore(ring, tmp_path, {"key": str})
-    with pytest.raises(ValueError, match="reserved word"):
+    with pytest.raises(ValueError, match="SQL keyword"):
         ShardedStore(ring, tmp_path, {"select": str})  # accepted quoted, then every query breaks
     with pytest.raises(ValueError, match="column"):
         ShardedStore(ring, tmp_path, {"_version": int})

@@ -19,38 +19,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from patterns._validate import require_identifier, require_mapping
-from patterns.storage import sqlite_errors, transaction
+from patterns._validate import require_mapping
+from patterns.storage import require_sql_name, sqlite_errors, transaction
 
-__all__ = ["Shard", "SQL_KEYWORDS", "HASH_OFFSET", "check_columns", "check_value"]
+__all__ = ["Shard", "HASH_OFFSET", "require_columns", "require_value"]
 
 HASH_OFFSET = 1 << 63  # stored _hash = stable_hash64(key) - 2**63: signed, in the same order
 TABLE = "items"
 _TYPES: dict[type, str] = {str: "TEXT", int: "INTEGER", float: "REAL", bytes: "BLOB"}
 _PAIRS = 400  # (hash, key) pairs per statement: 800 parameters (old SQLite builds allow 999)
-
-#: SQLite's keywords (https://www.sqlite.org/lang_keywords.html). A column named after one of
-#: them is refused: ``CREATE TABLE`` accepts it quoted, but every unquoted query would break.
-SQL_KEYWORDS = frozenset(
-    {
-        "ABORT", "ACTION", "ADD", "AFTER", "ALL", "ALTER", "ALWAYS", "ANALYZE", "AND", "AS", "ASC",
-        "ATTACH", "AUTOINCREMENT", "BEFORE", "BEGIN", "BETWEEN", "BY", "CASCADE", "CASE", "CAST", "CHECK",
-        "COLLATE", "COLUMN", "COMMIT", "CONFLICT", "CONSTRAINT", "CREATE", "CROSS", "CURRENT",
-        "CURRENT_DATE", "CURRENT_TIME", "CURRENT_TIMESTAMP", "DATABASE", "DEFAULT", "DEFERRABLE",
-        "DEFERRED", "DELETE", "DESC", "DETACH", "DISTINCT", "DO", "DROP", "EACH", "ELSE", "END", "ESCAPE",
-        "EXCEPT", "EXCLUDE", "EXCLUSIVE", "EXISTS", "EXPLAIN", "FAIL", "FILTER", "FIRST", "FOLLOWING",
-        "FOR", "FOREIGN", "FROM", "FULL", "GENERATED", "GLOB", "GROUP", "GROUPS", "HAVING", "IF", "IGNORE",
-        "IMMEDIATE", "IN", "INDEX", "INDEXED", "INITIALLY", "INNER", "INSERT", "INSTEAD", "INTERSECT",
-        "INTO", "IS", "ISNULL", "JOIN", "KEY", "LAST", "LEFT", "LIKE", "LIMIT", "MATCH", "MATERIALIZED",
-        "NATURAL", "NO", "NOT", "NOTHING", "NOTNULL", "NULL", "NULLS", "OF", "OFFSET", "ON", "OR", "ORDER",
-        "OTHERS", "OUTER", "OVER", "PARTITION", "PLAN", "PRAGMA", "PRECEDING", "PRIMARY", "QUERY", "RAISE",
-        "RANGE", "RECURSIVE", "REFERENCES", "REGEXP", "REINDEX", "RELEASE", "RENAME", "REPLACE",
-        "RESTRICT", "RETURNING", "RIGHT", "ROLLBACK", "ROW", "ROWS", "SAVEPOINT", "SELECT", "SET", "TABLE",
-        "TEMP", "TEMPORARY", "THEN", "TIES", "TO", "TRANSACTION", "TRIGGER", "UNBOUNDED", "UNION",
-        "UNIQUE", "UPDATE", "USING", "VACUUM", "VALUES", "VIEW", "VIRTUAL", "WHEN", "WHERE", "WINDOW",
-        "WITH", "WITHOUT",
-    }
-)
 
 Ident = tuple[int, str]  # (stored hash, key): a row's primary key
 
@@ -146,7 +123,7 @@ class Shard:
         self._conn.close()
 
 
-def check_columns(columns: object) -> dict[str, type]:
+def require_columns(columns: object) -> dict[str, type]:
     """Column name -> Python type (str, int, float, bytes): identifiers, no SQL keyword, no '_'."""
     columns = require_mapping(columns, "columns")
     if not columns:
@@ -155,16 +132,16 @@ def check_columns(columns: object) -> dict[str, type]:
         raise ValueError(f"columns must name at most 100 columns, got {len(columns)}")
     checked: dict[str, type] = {}
     for name, kind in columns.items():
-        require_identifier(name, "column name", reserved=SQL_KEYWORDS)
-        if name.startswith("_"):
-            raise ValueError(f"column name must not start with '_' (the store's own columns do), got {name!r}")
+        require_sql_name(name, "column name")
+        if name == "key" or name.startswith("_"):
+            raise ValueError(f"column name must not be 'key' or start with '_' (the store's own columns), got {name!r}")
         if kind not in _TYPES:
             raise TypeError(f"columns[{name!r}] must be one of str, int, float, bytes, got {kind!r}")
         checked[name] = kind
     return checked
 
 
-def check_value(column: str, value: object, kind: type) -> None:
+def require_value(column: str, value: object, kind: type) -> None:
     """A value SQLite stores exactly: of the column's type (an int may go in a float column), or None."""
     if value is None:
         return

@@ -65,7 +65,7 @@ from patterns.sharding.migration import (
     same_router,
     spec_text,
 )
-from patterns.sharding.shard import HASH_OFFSET, TABLE, Ident, Shard, check_columns, check_value
+from patterns.sharding.shard import HASH_OFFSET, TABLE, Ident, Shard, require_columns, require_value
 
 __all__ = ["ShardedStore", "QueryResult", "ReshardReport", "BATCH"]
 
@@ -111,7 +111,7 @@ class ShardedStore:
     ) -> None:
         router = _check_router(router)
         self._dir = _check_directory(directory)
-        wanted = None if columns is None else check_columns(columns)
+        wanted = None if columns is None else require_columns(columns)
         self._lock = threading.RLock()
         self._shards: dict[str, Shard] = {}
         self.shard_queries: Counter[str] = Counter()  # how many statements each shard has served
@@ -222,7 +222,7 @@ class ShardedStore:
         if unknown:
             raise ValueError(f"record columns must be among {sorted(self._columns)}, got {unknown}")
         for column, value in fields.items():
-            check_value(column, value, self._columns[column])
+            require_value(column, value, self._columns[column])
         return dict(fields)
 
     def _row(self, ident: Ident, fields: Mapping[str, Any], version: int = 1) -> list[Any]:
