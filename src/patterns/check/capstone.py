@@ -1,4 +1,4 @@
-"""Checkers for the capstone lab (chapter 13): envelope numbers, what stops duplicates, a tenant limit."""
+"""Checkers for the capstone lab (chapter 18): envelope numbers, what stops duplicates, a tenant limit."""
 
 from __future__ import annotations
 
