@@ -23,25 +23,33 @@ import heapq
 import random
 from dataclasses import dataclass, field
 
-from patterns._validate import require_int, require_one_of, require_probability, require_seconds
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns._validate import require_int, require_number, require_one_of, require_seconds
+from patterns.casebook.model import CaseStudy, diagram, parameters, require_scale, rubric, uses
 from patterns.estimate import Estimate, WorkedDesign
 from patterns.stats import percentile
 
-__all__ = ["design", "PROTOCOLS", "DeliveryResult", "delivery"]
+__all__ = ["design", "DEFAULTS", "PROTOCOLS", "DeliveryResult", "delivery"]
 
 PROTOCOLS = ("fire-and-forget", "retry", "retry+dedup", "retry+dedup+order")
+MAX_LOSS = 0.9  # beyond this a retrying protocol resends each message hundreds of times
+
+#: The design's default assumptions; ``design(**overrides)`` replaces any of them.
+DEFAULTS: dict[str, float] = {
+    "messages_per_user": 40,
+    "peak_factor": 5,
+    "message_size": 200,
+    "replication": 3,
+    "online_share": 0.2,
+    "connections_per_gateway": 100_000,
+    "utilisation": 0.7,
+    "heartbeat_interval": 30,
+}
 
 
 def design(daily_active_users: float = 50e6, **overrides: float) -> CaseStudy:
     """One-to-one and small-group chat for ``daily_active_users`` (prompt 3 of chapter 12)."""
-    values: dict[str, float] = {"messages_per_user": 40, "peak_factor": 5, "message_size": 200,
-                                "replication": 3, "online_share": 0.2, "connections_per_gateway": 100_000,
-                                "utilisation": 0.7, "heartbeat_interval": 30}
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"overrides must be among {sorted(values)}, got {unknown}")
-    values.update(overrides)
+    values = parameters(DEFAULTS, overrides)
+    daily_active_users = require_scale(daily_active_users, "daily_active_users")
     est = Estimate("Chat")
     est.assume("daily_active_users", daily_active_users, "users", "requirement")
     est.assume("messages_per_user", values["messages_per_user"], "msg/user/day", "requirement")
@@ -168,7 +176,7 @@ def delivery(
     protocol = require_one_of(protocol, "protocol", PROTOCOLS)
     n = require_int(messages, "messages", minimum=1, maximum=1_000_000)
     gap = require_seconds(gap, "gap", maximum=3600.0)
-    p_loss = require_probability(loss, "loss", allow_one=False)
+    p_loss = require_number(loss, "loss", minimum=0.0, maximum=MAX_LOSS)
     trace: list[tuple[str, int, float, float | None]] = []
     base = require_seconds(delay, "delay", positive=False, maximum=60.0)
     mean_jitter = require_seconds(jitter, "jitter", positive=False, maximum=60.0)

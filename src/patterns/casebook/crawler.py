@@ -23,22 +23,29 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from patterns._validate import require_int, require_number, require_probability, require_seconds
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns.casebook.model import CaseStudy, diagram, parameters, require_scale, rubric, uses
 from patterns.estimate import Estimate, WorkedDesign
 from patterns.sketches import BloomFilter, murmur64_many
 
-__all__ = ["design", "Web", "CrawlResult", "synthetic_web", "crawl"]
+__all__ = ["design", "DEFAULTS", "Web", "CrawlResult", "synthetic_web", "crawl"]
+
+#: The design's default assumptions; ``design(**overrides)`` replaces any of them.
+DEFAULTS: dict[str, float] = {
+    "page_size": 500e3,
+    "peak_factor": 2,
+    "years": 5,
+    "url_size": 100,
+    "fp_rate": 0.01,
+    "host_delay": 1.0,
+    "largest_host_pages": 10e6,
+    "fetch_time": 0.5,
+}
 
 
 def design(pages_per_month: float = 1e9, **overrides: float) -> CaseStudy:
     """A crawler fetching ``pages_per_month`` pages (the scale of Xu's crawler chapter)."""
-    values: dict[str, float] = {"page_size": 500e3, "peak_factor": 2, "years": 5, "url_size": 100,
-                                "fp_rate": 0.01, "host_delay": 1.0, "largest_host_pages": 10e6,
-                                "fetch_time": 0.5}
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"overrides must be among {sorted(values)}, got {unknown}")
-    values.update(overrides)
+    values = parameters(DEFAULTS, overrides)
+    pages_per_month = require_scale(pages_per_month, "pages_per_month")
     est = Estimate("Web crawler")
     est.assume("pages_per_month", pages_per_month, "pages", "requirement")
     est.assume("page_size", values["page_size"], "B", "average HTML page with headers")

@@ -25,25 +25,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from patterns._validate import require_int, require_number, require_seconds
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns.casebook.model import CaseStudy, diagram, parameters, require_scale, rubric, uses
 from patterns.estimate import Estimate, WorkedDesign
 from patterns.ids import ClockMovedBackwards, Snowflake, SteppableClock, out_of_order
 
-__all__ = ["design", "GENERATORS", "IdRow", "id_strategies", "late_ids"]
+__all__ = ["design", "DEFAULTS", "GENERATORS", "IdRow", "id_strategies", "late_ids"]
 
 GENERATORS = ("central counter", "block leasing", "timestamp+seq, no check", "Snowflake (raise)",
               "Snowflake (logical)")
 _EPOCH = 1_700_000_000.0  # the simulated wall clock starts here (seconds since 1970)
 
+#: The design's default assumptions; ``design(**overrides)`` replaces any of them.
+DEFAULTS: dict[str, float] = {
+    "ids_per_ms_per_worker": 4_096,
+    "utilisation": 0.5,
+    "timestamp_bits": 41,
+    "rtt": 0.0005,
+    "block": 1_000,
+}
+
 
 def design(peak_ids: float = 2e6, **overrides: float) -> CaseStudy:
     """An id service for a platform issuing up to ``peak_ids`` ids per second at peak."""
-    values: dict[str, float] = {"ids_per_ms_per_worker": 4_096, "utilisation": 0.5, "timestamp_bits": 41,
-                                "rtt": 0.0005, "block": 1_000}
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"overrides must be among {sorted(values)}, got {unknown}")
-    values.update(overrides)
+    values = parameters(DEFAULTS, overrides)
+    peak_ids = require_scale(peak_ids, "peak_ids")
     est = Estimate("Unique ID service")
     est.assume("peak_ids", peak_ids, "ids/s", "every message, post and event of the platform at peak")
     est.assume("ids_per_ms_per_worker", values["ids_per_ms_per_worker"], "ids",

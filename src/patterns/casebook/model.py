@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from patterns._validate import require_int, require_mapping, require_sequence, require_text
+from patterns._validate import require_int, require_mapping, require_number, require_sequence, require_text
 from patterns.estimate import WorkedDesign, format_value
 
 __all__ = [
@@ -133,6 +133,9 @@ class PatternUse:
         require_text(self.why, "why", max_length=300)
 
 
+#: The largest value a design parameter accepts: beyond any real system, low enough to stop a typo.
+MAX_PARAMETER = 1e15
+
 #: Node kinds and how Graphviz draws them.
 KINDS: dict[str, str] = {
     "client": 'shape=oval, style="filled", fillcolor="#eef3fb"',
@@ -169,7 +172,7 @@ class Diagram:
             if node_id in ids:
                 raise ValueError(f"node {node_id!r} is defined twice")
             ids.add(node_id)
-        for src, dst, label in require_sequence(self.edges, "edges", max_length=80):
+        for src, dst, label in require_sequence(self.edges, "edges", min_length=0, max_length=80):
             for end in (src, dst):
                 if end not in ids:
                     raise ValueError(f"edge {src!r} -> {dst!r} uses an undefined node {end!r}")
@@ -257,6 +260,22 @@ def uses(*items: tuple[int, str, str]) -> tuple[PatternUse, ...]:
 def rubric(*items: tuple[str, str, str, str]) -> Rubric:
     """``rubric((area, meets, strong, red_flag), ...)``."""
     return Rubric(tuple(Criterion(*item) for item in items))
+
+
+def parameters(defaults: Mapping[str, float], overrides: Mapping[str, float]) -> dict[str, float]:
+    """``defaults`` updated with ``overrides``: an unknown name is a ``ValueError`` naming the known
+    ones, and every value must be a positive finite number (no design has a negative size or rate)."""
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ValueError(f"overrides must be among {sorted(defaults)}, got {unknown}")
+    for name, value in overrides.items():
+        require_number(value, name, minimum=0.0, strict_min=True, maximum=MAX_PARAMETER)
+    return {**defaults, **overrides}
+
+
+def require_scale(value: object, name: str) -> float:
+    """A design's main parameter (users, payments a day, ids a second): > 0 and below absurd."""
+    return require_number(value, name, minimum=0.0, strict_min=True, maximum=MAX_PARAMETER)
 
 
 def diagram(title: str, nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str, str, str]]) -> Diagram:

@@ -19,21 +19,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from patterns._validate import require_int, require_number, require_sequence
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns.casebook.model import CaseStudy, diagram, parameters, require_scale, rubric, uses
 from patterns.estimate import Estimate, WorkedDesign
 
-__all__ = ["design", "FollowerGraph", "FanoutRow", "follower_graph", "fanout_costs"]
+__all__ = ["design", "DEFAULTS", "FollowerGraph", "FanoutRow", "follower_graph", "fanout_costs"]
+
+#: The design's default assumptions; ``design(**overrides)`` replaces any of them.
+DEFAULTS: dict[str, float] = {
+    "posts_per_user": 0.2,
+    "reads_per_user": 10,
+    "average_follows": 200,
+    "peak_factor": 3,
+    "entry_size": 16,
+    "timeline_length": 500,
+    "celebrity_followers": 100e6,
+    "fanout_rate": 1e6,
+}
 
 
 def design(daily_active_users: float = 100e6, **overrides: float) -> CaseStudy:
     """A home timeline for ``daily_active_users`` users (prompt 6 of chapter 12)."""
-    values: dict[str, float] = {"posts_per_user": 0.2, "reads_per_user": 10, "average_follows": 200,
-                                "peak_factor": 3, "entry_size": 16, "timeline_length": 500,
-                                "celebrity_followers": 100e6, "fanout_rate": 1e6}
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"overrides must be among {sorted(values)}, got {unknown}")
-    values.update(overrides)
+    values = parameters(DEFAULTS, overrides)
+    daily_active_users = require_scale(daily_active_users, "daily_active_users")
     est = Estimate("News feed")
     est.assume("daily_active_users", daily_active_users, "users", "requirement")
     est.assume("posts_per_user", values["posts_per_user"], "posts/user/day", "most users read, few post")
@@ -137,7 +144,7 @@ class FollowerGraph:
         return int(len(self.follower))
 
 
-def follower_graph(users: int = 20_000, average_follows: int = 50, skew: float = 1.0,
+def follower_graph(users: int = 20_000, average_follows: int = 50, skew: float = 0.8,
                    seed: int = 1) -> FollowerGraph:
     """A seeded follow graph: user ``u`` follows about ``average_follows`` accounts, each picked
     with probability proportional to ``1 / rank**skew`` (user 0 is the most popular); duplicate

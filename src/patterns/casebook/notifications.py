@@ -14,21 +14,27 @@ from dataclasses import dataclass
 
 from patterns._validate import require_int, require_number
 from patterns.capstone import Burst, Patterns, Scenario, simulate
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns.casebook.model import CaseStudy, diagram, parameters, require_scale, rubric, uses
 from patterns.estimate import Estimate, WorkedDesign
 
-__all__ = ["design", "IsolationRow", "campaign_isolation"]
+__all__ = ["design", "DEFAULTS", "IsolationRow", "campaign_isolation"]
+
+#: The design's default assumptions; ``design(**overrides)`` replaces any of them.
+DEFAULTS: dict[str, float] = {
+    "transactional_per_user": 2,
+    "channels_per_message": 1.4,
+    "peak_factor": 3,
+    "campaign_window": 3_600,
+    "provider_latency": 0.2,
+    "event_size": 600,
+    "retention_days": 7,
+}
 
 
 def design(users: float = 50e6, **overrides: float) -> CaseStudy:
     """Push, e-mail and SMS for ``users`` users, with campaigns sent within ``campaign_window`` s."""
-    values: dict[str, float] = {"transactional_per_user": 2, "channels_per_message": 1.4, "peak_factor": 3,
-                                "campaign_window": 3_600, "provider_latency": 0.2, "event_size": 600,
-                                "retention_days": 7}
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"overrides must be among {sorted(values)}, got {unknown}")
-    values.update(overrides)
+    values = parameters(DEFAULTS, overrides)
+    users = require_scale(users, "users")
     est = Estimate("Notification system")
     est.assume("users", users, "users", "requirement: 50 million users")
     est.assume("transactional_per_user", values["transactional_per_user"], "msg/user/day",

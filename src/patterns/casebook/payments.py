@@ -28,25 +28,31 @@ from dataclasses import dataclass, field
 
 from patterns._validate import require_int, require_one_of, require_probability, require_text
 from patterns.api import IdempotencyKeys, MemoryIdempotencyStore, Response
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns.casebook.model import CaseStudy, diagram, parameters, require_scale, rubric, uses
 from patterns.clock import ManualClock
 from patterns.estimate import Estimate, WorkedDesign
 
-__all__ = ["design", "DESIGNS", "Ledger", "UnbalancedEntry", "SimulatedPSP", "PaymentResult",
+__all__ = ["design", "DEFAULTS", "DESIGNS", "Ledger", "UnbalancedEntry", "SimulatedPSP", "PaymentResult",
            "payment_retries", "reconcile"]
 
 DESIGNS = ("no keys", "API keys", "end-to-end")
 
+#: The design's default assumptions; ``design(**overrides)`` replaces any of them.
+DEFAULTS: dict[str, float] = {
+    "peak_factor": 5,
+    "entries_per_payment": 4,
+    "entry_size": 200,
+    "replication": 3,
+    "years": 7,
+    "psp_calls_per_payment": 2,
+    "psp_latency": 1.0,
+}
+
 
 def design(payments_per_day: float = 10e6, **overrides: float) -> CaseStudy:
     """Card payments for a marketplace taking ``payments_per_day`` payments."""
-    values: dict[str, float] = {"peak_factor": 5, "entries_per_payment": 4, "entry_size": 200,
-                                "replication": 3, "years": 7, "psp_calls_per_payment": 2,
-                                "psp_latency": 1.0}
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"overrides must be among {sorted(values)}, got {unknown}")
-    values.update(overrides)
+    values = parameters(DEFAULTS, overrides)
+    payments_per_day = require_scale(payments_per_day, "payments_per_day")
     est = Estimate("Payment system")
     est.assume("payments_per_day", payments_per_day, "payments", "requirement")
     est.assume("peak_factor", values["peak_factor"], "x", "sales events and evenings")

@@ -29,7 +29,7 @@ def plot_sequence(result: DeliveryResult, *, first: int = 0, count: int = 5, ax:
         _, ax = plt.subplots(figsize=(6.5, 6))
     t0 = min(e[2] for e in events)
     t1 = max(e[3] if e[3] is not None else e[2] for e in events)
-    colors = plt.cm.tab10.colors
+    colors = [f"C{i}" for i in range(10)]  # the default colour cycle
     last_label = -1.0  # shows at the same instant are stacked so their labels stay readable
     for x, name in ((0.0, "sender"), (1.0, "recipient")):
         ax.plot([x, x], [t0 - 0.02, t1 + 0.05], color="#555555", lw=1)

@@ -26,25 +26,32 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from patterns._validate import require_int, require_number, require_seconds
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns.casebook.model import CaseStudy, diagram, parameters, require_scale, rubric, uses
 from patterns.clock import ManualClock
 from patterns.estimate import Estimate, WorkedDesign
 from patterns.ratelimit import FixedWindow
 
-__all__ = ["design", "STRATEGIES", "LimitRow", "client_trace", "shared_limit"]
+__all__ = ["design", "DEFAULTS", "STRATEGIES", "LimitRow", "client_trace", "shared_limit"]
 
 STRATEGIES = ("central", "split", "leased", "synced")
+
+#: The design's default assumptions; ``design(**overrides)`` replaces any of them.
+DEFAULTS: dict[str, float] = {
+    "server_rps": 2_500,
+    "bytes_per_key": 100,
+    "replication": 2,
+    "store_node_ops": 100_000,
+    "utilisation": 0.5,
+    "lease_batch": 20,
+    "store_rtt": 0.0005,
+}
 
 
 def design(api_servers: float = 200, limited_keys: float = 10e6, **overrides: float) -> CaseStudy:
     """The limiter service for ``api_servers`` servers and ``limited_keys`` keys (prompt 5 of ch. 12)."""
-    values: dict[str, float] = {"server_rps": 2_500, "bytes_per_key": 100, "replication": 2,
-                                "store_node_ops": 100_000, "utilisation": 0.5, "lease_batch": 20,
-                                "store_rtt": 0.0005}
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ValueError(f"overrides must be among {sorted(values)}, got {unknown}")
-    values.update(overrides)
+    values = parameters(DEFAULTS, overrides)
+    api_servers = require_scale(api_servers, "api_servers")
+    limited_keys = require_scale(limited_keys, "limited_keys")
     est = Estimate("Rate limiter as a service")
     est.assume("api_servers", api_servers, "servers", "requirement: the API fleet sharing the limits")
     est.assume("server_rps", values["server_rps"], "req/s", "peak requests one API server handles")
@@ -167,10 +174,10 @@ def shared_limit(
     """Run ``trace`` (from ``client_trace``) through every strategy of ``STRATEGIES``."""
     limit = require_int(limit, "limit", minimum=1, maximum=10_000_000)
     servers = require_int(servers, "servers", minimum=1, maximum=10_000)
-    batch = require_int(batch, "batch", minimum=1, maximum=limit)
-    sync = require_seconds(sync, "sync", maximum=60.0)
     if limit < servers:
         raise ValueError(f"limit must be >= servers for the split strategy, got {limit} < {servers}")
+    batch = require_int(batch, "batch", minimum=1, maximum=limit)
+    sync = require_seconds(sync, "sync", maximum=60.0)
     span = require_seconds(duration, "duration") if duration is not None else max((t for t, _ in trace),
                                                                                    default=1.0)
     offered_by_window: dict[int, int] = defaultdict(int)

@@ -12,15 +12,30 @@ from dataclasses import dataclass
 
 from patterns._validate import require_int, require_number, require_sequence
 from patterns.caching import ZipfWorkload, simulate_hit_ratio
-from patterns.casebook.model import CaseStudy, diagram, rubric, uses
+from patterns.casebook.model import CaseStudy, diagram, parameters, rubric, uses
 from patterns.estimate import SINGLE_MACHINE_LIMITS, url_shortener
 
-__all__ = ["design", "CacheRow", "redirect_cache"]
+__all__ = ["design", "DEFAULTS", "CacheRow", "redirect_cache"]
+
+
+#: The capacity-model assumptions of chapter 12's shortener (``design(**overrides)`` replaces any).
+DEFAULTS: dict[str, float] = {
+    "reads_per_user": 10,
+    "writes_per_user": 0.1,
+    "object_size": 500,
+    "response_size": 500,
+    "peak_factor": 3,
+    "replication": 3,
+    "hot_fraction": 0.2,
+    "server_rps": 5_000,
+    "utilisation": 0.7,
+    "years": 10,
+}
 
 
 def design(daily_active_users: float = 100e6, **overrides: float) -> CaseStudy:
     """Chapter 12's shortener with click analytics added; ``overrides`` go to ``capacity_model``."""
-    worked = url_shortener(daily_active_users, **overrides)
+    worked = url_shortener(daily_active_users, **parameters(DEFAULTS, overrides))
     est = worked.estimate
     est.assume("click_event_size", 200, "B", "code, time, referrer, country: one analytics event")
     est.derive("click_events_per_day", "daily_active_users * reads_per_user", "events/day",
