@@ -55,7 +55,7 @@ def test_estimates_are_computed_from_their_assumptions() -> None:
     assert feed["pull_fetches"] / feed["push_inserts"] == pytest.approx(10 / 0.2)
     ids = case("idservice").design.estimate
     assert ids["lifetime_years"] == pytest.approx(2**41 / 1000 / 86_400 / 365)
-    assert ids["workers"] == math.ceil(2e6 / (4_096_000 * 0.5))
+    assert ids["workers"] == math.ceil(10e6 / (4_096_000 * 0.5)) == 5
     crawler = case("crawler").design.estimate
     n = 1e9 * 12 * 5
     assert crawler["seen_bloom"] == pytest.approx(-n * math.log(0.01) / math.log(2) ** 2 / 8)

@@ -45,7 +45,7 @@ DEFAULTS: dict[str, float] = {
 }
 
 
-def design(peak_ids: float = 2e6, **overrides: float) -> CaseStudy:
+def design(peak_ids: float = 10e6, **overrides: float) -> CaseStudy:
     """An id service for a platform issuing up to ``peak_ids`` ids per second at peak."""
     values = parameters(DEFAULTS, overrides)
     peak_ids = require_scale(peak_ids, "peak_ids")
