@@ -6,12 +6,13 @@ STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: help setup book book-fast lab labs test lint unit notebooks site student bench clean
+.PHONY: help setup book book-fast lab lab-instructor labs test lint unit notebooks site student bench clean
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv first)"
 	@echo "make test    every test layer: lint, unit/property/contract/fault tests, nbval on labs, book + site checks"
-	@echo "make lab     open the labs in JupyterLab"
+	@echo "make lab     open your copy of the labs (the student edition, in workspace/) in JupyterLab"
+	@echo "make lab-instructor  open the labs with their answers (labs/) in JupyterLab"
 	@echo "make labs    re-execute every lab in place (commit the outputs)"
 	@echo "make student write the student edition (solutions blanked) to _build/student"
 	@echo "make bench   run the benchmarks (side by side with peer libraries)"
@@ -29,7 +30,13 @@ book: $(STAMP)
 	$(JB) --all
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
+# workspace/ (git-ignored) holds the learner's copy of the student edition; scripts/workspace.py
+# creates it, adds new labs, and never overwrites a notebook the learner has changed.
 lab: $(STAMP)
+	$(BIN)/python scripts/workspace.py workspace
+	$(BIN)/jupyter lab --allow-root --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/workspace
+
+lab-instructor: $(STAMP)
 	$(BIN)/jupyter lab --allow-root --notebook-dir=labs
 
 labs: $(STAMP)
