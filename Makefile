@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: help setup book book-fast lab lab-instructor labs test lint unit notebooks site student bench clean
+.PHONY: help setup book book-fast lab lab-instructor labs test lint unit notebooks site student bench clean \
+	workshop-servers workshop-stop
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv first)"
@@ -16,6 +17,8 @@ help:
 	@echo "make labs    re-execute every lab in place (commit the outputs)"
 	@echo "make student write the student edition (solutions blanked) to _build/student"
 	@echo "make bench   run the benchmarks (side by side with peer libraries)"
+	@echo "make workshop-servers N=30 [BIND=0.0.0.0 HOST=10.0.0.5]  Redis (an ACL user per learner) + Kafka for a room;"
+	@echo "             writes workshop/roster.csv and one card per learner; make workshop-stop stops them"
 
 setup: $(STAMP)
 
@@ -44,6 +47,20 @@ labs: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python scripts/student_edition.py _build/student
+
+# A room's shared servers (scripts/workshop_servers.py): N learners, both servers listening on BIND
+# (default loopback; 0.0.0.0 for every interface, then HOST = the address learners connect to).
+N ?= 30
+BIND ?= 127.0.0.1
+WS_REDIS_PORT ?= 6380
+WS_KAFKA_PORT ?= 9092
+workshop-servers: $(STAMP)
+	$(BIN)/python scripts/workshop_servers.py start --learners $(N) --bind $(BIND) \
+	  --redis-port $(WS_REDIS_PORT) --kafka-port $(WS_KAFKA_PORT) \
+	  $(if $(filter command line,$(origin HOST)),--host $(HOST)) $(if $(NAMES),--names $(NAMES))
+
+workshop-stop: $(STAMP)
+	$(BIN)/python scripts/workshop_servers.py stop
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

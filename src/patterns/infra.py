@@ -240,14 +240,17 @@ def _check_namespace_allowed(client: Any, url: str, ns: str) -> None:
     """Raise ``PermissionError`` if the server's ACL denies this namespace's keys (a read-only probe)."""
     import redis
 
+    denied = False
     with redis_errors(url, "reach"):
         try:
             client.exists(f"{ns}:probe")
         except redis.exceptions.NoPermissionError:
-            raise PermissionError(
-                f"the Redis user in {mask_url(url)} may not use keys of namespace {ns!r}: set "
-                f"PATTERNS_NAMESPACE to the namespace on your workshop card"
-            ) from None
+            denied = True
+    if denied:  # raised outside redis_errors, which would take a PermissionError (an OSError) for a network error
+        raise PermissionError(
+            f"the Redis user in {mask_url(url)} may not use keys of namespace {ns!r}: set "
+            f"PATTERNS_NAMESPACE to the namespace on your workshop card"
+        )
 
 
 def show_servers() -> None:
