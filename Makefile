@@ -7,7 +7,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
 .PHONY: help setup book book-fast lab lab-instructor labs test lint unit notebooks site student bench clean \
-	workshop-servers workshop-stop
+	workshop-servers workshop-stop wheelhouse
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv first)"
@@ -17,16 +17,24 @@ help:
 	@echo "make labs    re-execute every lab in place (commit the outputs)"
 	@echo "make student write the student edition (solutions blanked) to _build/student"
 	@echo "make bench   run the benchmarks (side by side with peer libraries)"
+	@echo "make wheelhouse  every wheel the book needs, in wheelhouse/ (then offline: make setup WHEELHOUSE=path)"
 	@echo "make workshop-servers N=30 [BIND=0.0.0.0 HOST=10.0.0.5]  Redis (an ACL user per learner) + Kafka for a room;"
 	@echo "             writes workshop/roster.csv and one card per learner; make workshop-stop stops them"
 
 setup: $(STAMP)
 
+# make setup WHEELHOUSE=path installs from a folder `make wheelhouse` wrote, with no index (offline).
+PIP_INSTALL = $(BIN)/python -m pip install --quiet $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE))
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[dev]' $(if $(WHEELHOUSE),-c $(WHEELHOUSE)/requirements.txt)
 	@touch $(STAMP)
+
+wheelhouse: $(STAMP)
+	$(BIN)/python scripts/wheelhouse.py wheelhouse $(foreach p,$(PLATFORMS),--platform $(p)) \
+	  $(foreach v,$(PYTHONS),--python-version $(v))
 
 book: $(STAMP)
 	rm -rf _build/.jupyter_cache
