@@ -7,7 +7,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
 .PHONY: help setup book book-fast lab lab-instructor labs test lint unit notebooks site student bench clean \
-	workshop-servers workshop-stop wheelhouse
+	workshop-servers workshop-stop wheelhouse grade
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv first)"
@@ -18,6 +18,7 @@ help:
 	@echo "make student write the student edition (solutions blanked) to _build/student"
 	@echo "make bench   run the benchmarks (side by side with peer libraries)"
 	@echo "make wheelhouse  every wheel the book needs, in wheelhouse/ (then offline: make setup WHEELHOUSE=path)"
+	@echo "make grade SUBMISSIONS=dir  run each learner's notebooks, report pass / not yet / error per exercise (grades/)"
 	@echo "make workshop-servers N=30 [BIND=0.0.0.0 HOST=10.0.0.5]  Redis (an ACL user per learner) + Kafka for a room;"
 	@echo "             writes workshop/roster.csv and one card per learner; make workshop-stop stops them"
 
@@ -69,6 +70,11 @@ workshop-servers: $(STAMP)
 
 workshop-stop: $(STAMP)
 	$(BIN)/python scripts/workshop_servers.py stop
+
+# Where is the room stuck? One folder per learner (their workspace/) in SUBMISSIONS -> grades/.
+grade: $(STAMP)
+	$(if $(SUBMISSIONS),,$(error give the folder of submissions: make grade SUBMISSIONS=dir))
+	$(BIN)/python scripts/grade.py $(SUBMISSIONS) --out $(or $(OUT),grades)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
