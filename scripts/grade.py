@@ -30,6 +30,7 @@ nbgrader was evaluated first and not used: see CONTRIBUTING.md ("Grading a room"
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import html
 import io
@@ -333,10 +334,8 @@ def _kill_tree(pid: int) -> None:
     except psutil.NoSuchProcess:
         return
     for proc in [*children, parent]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs([*children, parent], timeout=5)
 
 
