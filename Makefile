@@ -7,7 +7,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
 .PHONY: help setup book book-fast lab lab-instructor labs test lint unit notebooks site student bench clean \
-	workshop-servers workshop-stop wheelhouse grade
+	workshop-servers workshop-stop wheelhouse grade room
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv first)"
@@ -83,7 +83,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 unit: $(STAMP)
-	$(BIN)/pytest tests --ignore=tests/site -q --durations=15
+	$(BIN)/pytest tests --ignore=tests/site --ignore=tests/room -q --durations=15
+
+# Issue 11's room: 10 learners (ROOM=n) run every Redis/Kafka lab at once on one Redis with ACL users
+# and one broker (both started by the test), each printing what a solo run prints (tests/room).
+room: $(STAMP)
+	PATTERNS_ROOM_PROCESSES=$(or $(ROOM),10) $(BIN)/pytest tests/room -q -p no:cacheprovider
 
 notebooks: $(STAMP)
 	$(BIN)/pytest $(NBVAL) labs -q -p no:cacheprovider
