@@ -8,7 +8,7 @@ import pytest
 
 from patterns.clock import ManualClock
 from patterns.errors import IdempotencyConflict, SagaFailed
-from patterns.messaging import Backoff
+from patterns.resilience import Backoff
 from patterns.sagas import (
     CANCELLED,
     COMPENSATING,
@@ -67,7 +67,7 @@ def test_a_real_business_refusal_cancels_the_saga():
 def test_transient_compensation_failures_are_retried_with_backoff_on_the_clock():
     shop, log, orch = make(
         FaultPlan(reject="shipping", flaky_compensation={"payment": 3}),
-        backoff=Backoff(initial=1.0, factor=2.0, maximum=30.0),
+        backoff=Backoff.exponential(base=1.0, cap=30.0, jitter="none"),
     )
     result = orch.run("o1", Order("o1").data())
     assert result.state == CANCELLED

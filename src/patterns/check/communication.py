@@ -127,10 +127,12 @@ def check_workers_for_spike(workers: object) -> bool:
 
 def dead_letter_time(max_attempts: int, initial: float, factor: float) -> float:
     """When a message that fails instantly every time reaches the DLQ (sent at t = 0)."""
-    from patterns.messaging import Backoff, WorkQueue
+    from patterns.messaging import WorkQueue
+    from patterns.resilience import Backoff
 
     clock = ManualClock()
-    queue = WorkQueue(clock, max_attempts=max_attempts, backoff=Backoff(initial, factor, maximum=1e9))
+    backoff = Backoff.exponential(base=initial, cap=1e9, jitter="none", multiplier=factor)
+    queue = WorkQueue(clock, max_attempts=max_attempts, backoff=backoff)
     queue.put({"poison": True})
     while not queue.dead_letters:
         message = queue.get("worker")

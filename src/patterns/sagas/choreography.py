@@ -28,9 +28,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from patterns.messaging import Backoff, Broker, Event, IdempotentConsumer, InMemoryBroker, Outbox, OutboxRelay
-from patterns.messaging.kafka import unique_name
+from patterns.messaging import (
+    Broker,
+    Event,
+    IdempotentConsumer,
+    InMemoryBroker,
+    Outbox,
+    OutboxRelay,
+    unique_name,
+)
 from patterns.messaging.protocol import Consumer, Record
+from patterns.resilience import Backoff
 from patterns.sagas.log import CANCELLED, COMPLETED
 from patterns.sagas.shop import Order, Shop
 from patterns.sagas.steps import ProcessCrash, StepRejected, TransientError
@@ -101,7 +109,7 @@ class ChoreographedShop:
         self.clock = shop.clock
         in_memory = isinstance(broker, InMemoryBroker)
         self.topic = topic or ("order-saga" if in_memory else unique_name("order-saga"))
-        self.backoff = backoff if backoff is not None else Backoff(initial=1.0, factor=2.0, maximum=30.0)
+        self.backoff = backoff if backoff is not None else Backoff.exponential(base=1.0, cap=30.0, jitter="none")
         self.handler_attempts = handler_attempts
         self.poll_timeout = poll_timeout
         self.broken = broken
@@ -216,6 +224,7 @@ class ChoreographedShop:
         if reaction is None:
             return
         undo = event.type in node.undo_events
+        pause = self.backoff.base
         for attempt in range(1, self.handler_attempts + 1):
             try:
                 self.clock.sleep(self.shop.latency)
@@ -230,7 +239,8 @@ class ChoreographedShop:
             except TransientError:  # a flaky dependency or a lost acknowledgement: back off, retry
                 if attempt == self.handler_attempts:
                     raise
-                self.clock.sleep(self.backoff.delay(attempt))
+                pause = self.backoff.delay(attempt - 1, pause, self._rng)
+                self.clock.sleep(pause)
 
     @staticmethod
     def _apply(node: _Node, record: Record, event: Event, reaction: Reaction, *, dedupe: bool) -> str | None:

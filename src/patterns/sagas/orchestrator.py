@@ -19,13 +19,14 @@ its intermediate effects (a charge that will be refunded). Countermeasures belon
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from patterns.clock import Clock
 from patterns.errors import IdempotencyConflict, SagaFailed
-from patterns.messaging.workqueue import Backoff
+from patterns.resilience import Backoff
 from patterns.sagas.log import (
     CANCELLED,
     COMPENSATING,
@@ -39,7 +40,7 @@ from patterns.sagas.steps import SagaDefinition, Step, StepContext, StepRejected
 
 __all__ = ["Orchestrator", "SagaResult", "DEFAULT_BACKOFF"]
 
-DEFAULT_BACKOFF = Backoff(initial=1.0, factor=2.0, maximum=30.0)
+DEFAULT_BACKOFF = Backoff.exponential(base=1.0, cap=30.0, jitter="none")
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,14 @@ class Orchestrator:
         clock: Clock | None = None,
         backoff: Backoff = DEFAULT_BACKOFF,
         compensation_attempts: int = 8,
+        rng: random.Random | None = None,
     ) -> None:
         if not isinstance(definition, SagaDefinition):
             raise TypeError(f"definition must be a SagaDefinition, got {type(definition).__name__}")
         if not isinstance(log, SagaLog):
             raise TypeError(f"log must be a SagaLog, got {type(log).__name__}")
         if not isinstance(backoff, Backoff):
-            raise TypeError(f"backoff must be a patterns.messaging.Backoff, got {type(backoff).__name__}")
+            raise TypeError(f"backoff must be a patterns.resilience.Backoff, got {type(backoff).__name__}")
         if (
             isinstance(compensation_attempts, bool)
             or not isinstance(compensation_attempts, int)
@@ -90,6 +92,7 @@ class Orchestrator:
         self.log = log
         self.clock = clock if clock is not None else log.clock
         self.backoff = backoff
+        self.rng = rng if rng is not None else random.Random()  # draws the backoff's jitter, if any
         self.compensation_attempts = compensation_attempts
 
     # --- public ------------------------------------------------------------------------------
@@ -145,6 +148,7 @@ class Orchestrator:
     def _run_action(self, record: SagaRecord, step: Step) -> str | None:
         """Run one action with retries; None on success, else the reason it failed."""
         ctx = StepContext(record.saga_id, step.name, record.data)
+        pause = self.backoff.base
         for attempt in range(1, step.retries + 2):
             self.log.record(record.saga_id, step.name, "action_started", attempt=attempt)
             try:
@@ -155,7 +159,8 @@ class Orchestrator:
             except TransientError as exc:  # unknown outcome: retry, and compensate if we give up
                 self.log.record(record.saga_id, step.name, "action_failed", error=str(exc), attempt=attempt)
                 if attempt <= step.retries:
-                    self.clock.sleep(self.backoff.delay(attempt))
+                    pause = self.backoff.delay(attempt - 1, pause, self.rng)
+                    self.clock.sleep(pause)
                     continue
                 return f"{step.name} failed after {attempt} attempts: {exc}"
             except Exception as exc:  # noqa: BLE001 - an unexpected error: outcome unknown, do not retry
@@ -182,6 +187,7 @@ class Orchestrator:
 
     def _run_compensation(self, saga_id: str, step: Step, ctx: StepContext) -> None:
         assert step.compensation is not None
+        pause = self.backoff.base
         for attempt in range(1, self.compensation_attempts + 1):
             self.log.record(saga_id, step.name, "compensation_started", attempt=attempt)
             try:
@@ -189,7 +195,8 @@ class Orchestrator:
             except Exception as exc:  # noqa: BLE001 - a compensation must eventually succeed: retry any error
                 self.log.record(saga_id, step.name, "compensation_failed", error=str(exc), attempt=attempt)
                 if attempt < self.compensation_attempts:
-                    self.clock.sleep(self.backoff.delay(attempt))
+                    pause = self.backoff.delay(attempt - 1, pause, self.rng)
+                    self.clock.sleep(pause)
                     continue
                 raise SagaFailed(
                     f"saga {saga_id}: compensation of {step.name!r} failed {attempt} times ({exc}); "
