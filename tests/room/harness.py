@@ -165,23 +165,25 @@ def _run_together(path: Path, envs: list[dict[str, str]], scratch: Path, tag: st
 
 
 def run_room(path: Path, envs: list[dict[str, str]], timeout: float = 600.0) -> Outcome:
-    """Solo run in ``envs[0]``'s namespace, then every env at once; compare."""
+    """Solo run in ``envs[0]``'s namespace, then every env at once; compare cell by cell.
+
+    Cells where the solo run itself raised (NOPERM: a key outside the namespace) are reported and
+    left out of the comparison, so one failing component does not hide the others' results.
+    """
     name = path.stem
     with tempfile.TemporaryDirectory(prefix="room-") as scratch:
         (solo,) = _run_together(path, envs[:1], Path(scratch), "solo", timeout)
         if isinstance(solo, str):
             return Outcome(name, "error", [f"solo run {solo}"])
-        unexpected = [f"cell {r['cell']}: {r['error']}" for r in solo if r["error"] and not r["raises"]]
-        if unexpected:
-            return Outcome(name, "error", [f"solo run raised at {u}" for u in unexpected[:3]])
         room = _run_together(path, envs, Path(scratch), "room", timeout)
-    details = []
+    broken = {r["cell"] for r in solo if r["error"] and not r["raises"]}
+    details = [f"solo run raised at cell {r['cell']}: {r['error']}" for r in solo if r["cell"] in broken]
     for learner, got in enumerate(room, 1):
         if isinstance(got, str):
             details.append(f"learner {learner}: {got}")
             continue
         for expected, actual in zip(solo, got, strict=True):
-            if expected["ignore"]:
+            if expected["ignore"] or expected["cell"] in broken:
                 continue
             if (expected["text"], expected["error"]) != (actual["text"], actual["error"]):
                 shown = actual["error"] or actual["text"]
@@ -192,8 +194,8 @@ def run_room(path: Path, envs: list[dict[str, str]], timeout: float = 600.0) -> 
                 break
     if not details:
         return Outcome(name, "pass")
-    verdict = "error" if any("NOPERM" in d or "no permissions" in d or "crashed" in d for d in details) else "collide"
-    return Outcome(name, verdict, details)
+    failed = broken or any("crashed" in d or "NOPERM" in d or "no permissions" in d for d in details)
+    return Outcome(name, "error" if failed else "collide", details)
 
 
 def plain_envs(count: int) -> list[dict[str, str]]:
