@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LABS = ROOT / "labs"
@@ -166,10 +167,11 @@ def _limit_resources(limits: Limits) -> None:
 
 def run_worker(notebook: Path, events: Path, cell_timeout: float, max_output: int) -> int:
     """Execute ``notebook`` cell by cell in a fresh kernel, appending one JSON line per graded cell,
-    per failing cell and per stop to ``events`` (so a killed worker still leaves what it saw)."""
+    per failing cell and per stop to ``events`` (so a killed worker still leaves what it saw). The
+    kernel works in ``work/`` beside ``notebook`` (in the parent's scratch folder, which the parent
+    removes even when it had to kill this worker)."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
 
     class Client(NotebookClient):
         """Keeps at most ``max_output`` bytes of output per cell; notes the cells it cut."""
@@ -188,8 +190,15 @@ def run_worker(notebook: Path, events: Path, cell_timeout: float, max_output: in
             return super().output(outs, msg, display_id, cell_index)
 
     nb = nbformat.read(notebook, as_version=4)
-    workdir = tempfile.mkdtemp(prefix="grade-")
-    client = Client(
+    workdir = notebook.parent / "work"
+    workdir.mkdir(exist_ok=True)
+    return _execute(nb, Client, str(workdir), events, cell_timeout, max_output)
+
+
+def _execute(nb: Any, client_class: Any, workdir: str, events: Path, cell_timeout: float, max_output: int) -> int:
+    from nbclient.exceptions import DeadKernelError
+
+    client = client_class(
         nb, timeout=cell_timeout, interrupt_on_timeout=True, allow_errors=True, kernel_name="python3",
         resources={"metadata": {"path": workdir}}, iopub_timeout=5,
         error_on_timeout={"ename": "CellTimeout", "evalue": f"the cell ran longer than {cell_timeout:.0f} s",

@@ -268,6 +268,9 @@ class workshop_room:
     def __exit__(self, *exc: object) -> None:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "workshop_servers.py"), "stop", "--dir", str(self.dir)],
                        capture_output=True)
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)  # the roster holds passwords
 
 
 if __name__ == "__main__":
