@@ -116,7 +116,7 @@ def design(daily_active_users: float = 50e6, **overrides: float) -> CaseStudy:
             (8, "partitioning", "messages partitioned by conversation"),
             (18, "the notification service", "reaches offline users"),
         ),
-        bottleneck="delivery guarantees on a lossy, reordering link: what each mechanism adds and costs",
+        bottleneck="delivery guarantees: what each mechanism adds and costs on a lossy, reordering link",
         rubric=rubric(
             ("requirements", "1:1 and groups, history, receipts, presence; latency agreed",
              "separates delivery guarantees (once, in order) from transport, and scopes group size",

@@ -107,7 +107,7 @@ def design(pages_per_month: float = 1e9, **overrides: float) -> CaseStudy:
             (8, "partitioning", "frontier and seen set sharded by host"),
             (6, "timeouts", "slow hosts must not hold fetchers"),
         ),
-        bottleneck="politeness makes the largest host the tail of the crawl; a Bloom filter trades pages for memory",
+        bottleneck="politeness and the seen set: the largest host is the tail; a Bloom filter trades pages for memory",
         rubric=rubric(
             ("requirements", "scale, freshness, politeness and what is stored agreed",
              "asks about robots.txt, traps, duplicates and revisits before drawing",

@@ -101,7 +101,7 @@ def design(peak_ids: float = 10e6, **overrides: float) -> CaseStudy:
             (11, "clocks and ordering", "wall clocks step; ids are only roughly ordered"),
             (8, "sharding", "time-ordered ids as shard keys concentrate writes: hash them"),
         ),
-        bottleneck="coordination per id against ordering and clock safety",
+        bottleneck="coordination: a round trip per id against ordering and clock safety",
         rubric=rubric(
             ("requirements", "uniqueness, size (64 bits), ordering and rate agreed",
              "asks whether ids may leak volume or time and whether clients can embed a library",
