@@ -173,3 +173,20 @@ def test_ledger_refuses_unbalanced_entries_and_posts_once() -> None:
         ledger.post("t2", [("a", 5), ("b", -4)])
     with pytest.raises(payments.UnbalancedEntry):
         ledger.post("t3", [("a", 0)])
+
+
+def test_experiments_print_the_same_in_browser_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab's experiments take no thread, socket or Lua path: the browser (Pyodide) gets the
+    same numbers as CPython."""
+
+    def run() -> tuple[object, ...]:
+        trace = ratelimiter.client_trace(900, 3.0, 20, random.Random(1))
+        return (chat.delivery("retry+dedup+order", messages=200),
+                payments.payment_retries("API keys", orders=100),
+                ratelimiter.shared_limit(trace, limit=1_000, duration=3.0),
+                idservice.id_strategies(ids=2_000),
+                newsfeed.fanout_costs(newsfeed.follower_graph(users=500, average_follows=10)))
+
+    plain = run()
+    monkeypatch.setenv("PATTERNS_BROWSER_MODE", "1")
+    assert run() == plain
