@@ -252,6 +252,7 @@ def _run(strategy: str, trace: list[tuple[float, int]], limit: int, servers: int
         if window_of[server] != w:  # a new window began since this server's last sync
             total[window_of[server]] += local[server]
             window_of[server], local[server], seen[server] = w, 0, total[w]
+            calls += 1  # pushing the old window's count and reading the new one is a call
         if seen[server] + local[server] < limit:
             admitted.append(t)
             local[server] += 1
