@@ -190,3 +190,19 @@ def test_experiments_print_the_same_in_browser_mode(monkeypatch: pytest.MonkeyPa
     plain = run()
     monkeypatch.setenv("PATTERNS_BROWSER_MODE", "1")
     assert run() == plain
+
+
+def test_a_recorded_checkout_shows_the_timeout_and_the_keyed_retry() -> None:
+    story = payments.checkout_trace("end-to-end", 3, orders=40)
+    labels = [label for _, _, label, _ in story]
+    assert labels[0] == "POST order_3 (key)" and story[-1] == ("payment API", "client", "201", True)
+    assert "charged ch_4, reply lost" in labels and "key seen: same charge ch_4" in labels
+    assert labels.count("charge order_3 (key pay_4)") == 2
+    unkeyed = [label for _, _, label, _ in payments.checkout_trace("no keys", 3, orders=40)]
+    assert all("key" not in label for label in unkeyed)
+    recorded: list[tuple[str, str, str, bool]] = []
+    assert payments.payment_retries("API keys", orders=50, trace=recorded) == payments.payment_retries(
+        "API keys", orders=50)  # recording changes nothing
+    assert {s for s, _, _, _ in recorded} <= {"client", "payment API", "PSP", "ledger"}
+    with pytest.raises(ValueError, match="order must be below"):
+        payments.checkout_trace("end-to-end", 99, orders=10)

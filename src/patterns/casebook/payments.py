@@ -32,7 +32,7 @@ from patterns.casebook.model import CaseStudy, diagram, parameters, require_scal
 from patterns.clock import ManualClock
 from patterns.estimate import Estimate, WorkedDesign
 
-__all__ = ["design", "DEFAULTS", "DESIGNS", "Ledger", "UnbalancedEntry", "SimulatedPSP", "PaymentResult",
+__all__ = ["design", "DEFAULTS", "DESIGNS", "Ledger", "UnbalancedEntry", "SimulatedPSP", "PaymentResult", "checkout_trace",
            "payment_retries", "reconcile"]
 
 DESIGNS = ("no keys", "API keys", "end-to-end")
@@ -181,20 +181,25 @@ class SimulatedPSP:
         self.rng = rng
         self.charges: list[tuple[str, str, int]] = []
         self._by_key: dict[str, str] = {}
+        self.last = ""  # what the last call did, in words (for a recorded trace)
 
     def charge(self, order: str, amount: int, key: str | None) -> str | None:
         """The charge id, or None on a timeout (when the caller cannot know what happened)."""
         if self.rng.random() < self.timeout_rate and self.rng.random() < 0.5:
-            return None  # the request was lost: nothing charged
+            self.last = "request lost: nothing charged"
+            return None
         if key is not None and key in self._by_key:
             charge_id = self._by_key[key]
+            self.last = f"key seen: same charge {charge_id}"
         else:
             charge_id = f"ch_{len(self.charges) + 1}"
             self.charges.append((charge_id, order, amount))
             if key is not None:
                 self._by_key[key] = charge_id
+            self.last = f"charged {charge_id}"
         if self.rng.random() < self.timeout_rate:
-            return None  # charged, but the response was lost
+            self.last += ", reply lost"
+            return None
         return charge_id
 
 
@@ -239,12 +244,17 @@ def payment_retries(
     client_attempts: int = 3,
     psp_attempts: int = 2,
     seed: int = 5,
+    trace: list[tuple[str, str, str, bool]] | None = None,
 ) -> PaymentResult:
     """Play ``orders`` checkouts through ``design_name`` (one of ``DESIGNS``); see the module docstring.
 
     A client request's response is lost with probability ``client_timeout`` (the client retries,
     up to ``client_attempts``); each PSP call times out with probability ``psp_timeout`` (the
     service retries, up to ``psp_attempts``).
+
+    ``trace``, a list, receives every message of the run as ``(sender, receiver, label, reply)``
+    among "client", "payment API", "PSP" and "ledger" (sender == receiver: an action, not a
+    message): the material of a sequence chart.
     """
     name = require_one_of(design_name, "design_name", DESIGNS)
     n = require_int(orders, "orders", minimum=1, maximum=1_000_000)
@@ -260,16 +270,25 @@ def payment_retries(
     told: dict[str, int] = {}  # the last status the client saw per order
     payment_seq = 0
 
+    def record(sender: str, receiver: str, label: str, reply: bool = False) -> None:
+        if trace is not None:
+            trace.append((sender, receiver, label, reply))
+
     def handle(order: str, amount: int) -> Response:
         nonlocal payment_seq
         payment_seq += 1
         payment_id = f"pay_{payment_seq}"
         for _ in range(psp_tries):
             key = payment_id if name == "end-to-end" else None
+            record("payment API", "PSP", f"charge {order}" + (f" (key {key})" if key else ""))
             charge_id = psp.charge(order, amount, key)
+            record("PSP", "PSP", psp.last)
             if charge_id is not None:
+                record("PSP", "payment API", charge_id, True)
                 ledger.post(charge_id, [("psp_clearing", amount), (f"buyer:{order}", -amount)])
+                record("payment API", "ledger", f"post {charge_id}")
                 return Response(201, body={"payment_id": payment_id, "status": "succeeded"})
+            record("payment API", "payment API", "timeout")
         return Response(504, body={"payment_id": payment_id, "status": "unknown"})
 
     for i in range(n):
@@ -278,15 +297,20 @@ def payment_retries(
         amounts[order] = amount
         for _ in range(tries):
             requests += 1
+            record("client", "payment API", f"POST {order}" + ("" if name == "no keys" else " (key)"))
             if name == "no keys":
                 response = handle(order, amount)
             else:
-                response, _ = keys.execute_once(f"checkout-{order}", f"{order}:{amount}",
-                                                functools.partial(handle, order, amount))
+                response, replayed = keys.execute_once(f"checkout-{order}", f"{order}:{amount}",
+                                                       functools.partial(handle, order, amount))
+                if replayed:
+                    record("payment API", "payment API", "key seen: replay stored response")
             if rng.random() < p_client:
                 told[order] = 0  # the response was lost: the client knows nothing and retries
+                record("client", "client", f"{response.status} lost: retry")
                 continue
             told[order] = response.status
+            record("payment API", "client", str(response.status), True)
             break
     per_order = Counter(order for _, order, _ in psp.charges)
     charged_total: defaultdict[str, int] = defaultdict(int)
@@ -299,3 +323,21 @@ def payment_retries(
     after = sum(-ledger.balance(f"buyer:{o}") - amounts[o] for o in per_order)
     return PaymentResult(name, n, requests, len(psp.charges), sum(1 for c in per_order.values() if c > 1),
                          overcharged, failed_but_charged, fixed, balanced and ledger.balanced, after)
+
+
+def checkout_trace(design_name: str, order: int, **params: object) -> list[tuple[str, str, str, bool]]:
+    """The messages of checkout number ``order`` in a ``payment_retries`` run (same ``params``):
+    ``(sender, receiver, label, reply)`` from the client's first POST to the last reply."""
+    wanted = f"order_{require_int(order, 'order', minimum=0, maximum=1_000_000)}"
+    events: list[tuple[str, str, str, bool]] = []
+    payment_retries(design_name, trace=events, **params)  # type: ignore[arg-type]
+    current, story = "", []
+    for event in events:
+        sender, receiver, label, _ = event
+        if sender == "client" and receiver == "payment API":
+            current = label.split()[1]
+        if current == wanted:
+            story.append(event)
+    if not story:
+        raise ValueError(f"order must be below the run's number of orders, got {order}")
+    return story
