@@ -10,14 +10,28 @@ Routers (all ``router.node_for(key) -> node name``, stable across processes):
 
 ``ShardedStore(router, directory)`` keeps one SQLite file per node, answers scatter-gather
 queries, and ``reshard(new_router)`` moves exactly the keys whose owner changed.
+
+Redis Cluster: ``key_slot(key)`` (CRC16 mod 16,384 with ``{hash tags}``), ``SlotRouter`` (slots split
+like ``redis-cli --cluster create``), ``LiveCluster`` / ``SimulatedCluster`` (the MOVED/ASK protocol
+on a real cluster or in memory), ``SlotClient`` (follows redirections and counts them),
+``migrate_slot`` / ``migration_experiment`` (a slot migration under writes) and ``keys_per_master``.
 """
 
 from patterns.sharding.base import HashRouter, Router, load, moved_fraction, owners
+from patterns.sharding.cluster import ClusterError, LiveCluster, Redirect, SimulatedCluster, SlotClient
 from patterns.sharding.hashing import Key, hash_keys, stable_hash64
 from patterns.sharding.jump import jump_hash, jump_hash_array
 from patterns.sharding.rendezvous import Rendezvous
 from patterns.sharding.ring import ConsistentHashRing
 from patterns.sharding.routers import JumpRouter, ModuloRouter, RangeRouter
+from patterns.sharding.slot_migration import (
+    MigrationReport,
+    keys_per_master,
+    migrate_slot,
+    migration_experiment,
+    move_slots_back,
+)
+from patterns.sharding.slots import SLOTS, SlotRouter, crc16, hash_tag, key_slot, slot_ranges
 from patterns.sharding.store import QueryResult, ReshardReport, ShardedStore
 
 __all__ = [
@@ -39,4 +53,20 @@ __all__ = [
     "ShardedStore",
     "QueryResult",
     "ReshardReport",
+    "SLOTS",
+    "crc16",
+    "hash_tag",
+    "key_slot",
+    "slot_ranges",
+    "SlotRouter",
+    "Redirect",
+    "ClusterError",
+    "SimulatedCluster",
+    "LiveCluster",
+    "SlotClient",
+    "MigrationReport",
+    "migrate_slot",
+    "move_slots_back",
+    "migration_experiment",
+    "keys_per_master",
 ]
