@@ -9,7 +9,10 @@ Routers (all ``router.node_for(key) -> node name``, stable across processes):
 * ``JumpRouter(nodes)`` / ``jump_hash(key, n)``: Lamping & Veach's table-free consistent hash.
 
 ``ShardedStore(router, directory)`` keeps one SQLite file per node, answers scatter-gather
-queries, and ``reshard(new_router)`` moves exactly the keys whose owner changed.
+queries, and ``reshard(new_router)`` moves exactly the keys whose owner changed: an online
+migration whose plan and progress are kept in a migration log on disk
+(``begin_reshard`` / ``migrate``), so a crash at any point loses nothing and reopening finishes it.
+Every router describes itself with ``spec()``; ``router_from_spec`` rebuilds it.
 
 Redis Cluster: ``key_slot(key)`` (CRC16 mod 16,384 with ``{hash tags}``), ``SlotRouter`` (slots split
 like ``redis-cli --cluster create``), ``LiveCluster`` / ``SimulatedCluster`` (the MOVED/ASK protocol
@@ -21,6 +24,7 @@ from patterns.sharding.base import HashRouter, Router, load, moved_fraction, own
 from patterns.sharding.cluster import ClusterError, LiveCluster, Redirect, SimulatedCluster, SlotClient
 from patterns.sharding.hashing import Key, hash_keys, stable_hash64
 from patterns.sharding.jump import jump_hash, jump_hash_array
+from patterns.sharding.migration import router_from_spec
 from patterns.sharding.rendezvous import Rendezvous
 from patterns.sharding.ring import ConsistentHashRing
 from patterns.sharding.routers import JumpRouter, ModuloRouter, RangeRouter
@@ -50,6 +54,7 @@ __all__ = [
     "owners",
     "load",
     "moved_fraction",
+    "router_from_spec",
     "ShardedStore",
     "QueryResult",
     "ReshardReport",
