@@ -20,11 +20,11 @@ keys-per-node skew of Redis Cluster can be compared with the ring and jump hash 
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable
 
-from patterns._validate import require_int, require_text
+from patterns._validate import require_int
+from patterns.sharding.base import require_nodes
 from patterns.sharding.hashing import Key
 
 __all__ = ["SLOTS", "crc16", "hash_tag", "key_slot", "slot_ranges", "SlotRouter"]
@@ -113,7 +113,9 @@ class SlotRouter:
     """
 
     def __init__(self, nodes: Iterable[str]) -> None:
-        names = _require_names(nodes)
+        names = require_nodes(nodes)
+        if len(names) > SLOTS:
+            raise ValueError(f"nodes must hold at most {SLOTS:,} names (every node owns a slot), got {len(names):,}")
         self._nodes = names
         self._owner: list[int] = [0] * SLOTS
         for index, (first, last) in enumerate(slot_ranges(len(names))):
@@ -145,16 +147,3 @@ class SlotRouter:
 
     def __repr__(self) -> str:
         return f"SlotRouter({list(self._nodes)!r})"
-
-
-def _require_names(nodes: object) -> tuple[str, ...]:
-    if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
-        raise TypeError(f"nodes must be a sequence of node names (str), got {type(nodes).__name__}")
-    names = tuple(itertools.islice(iter(nodes), SLOTS + 1))
-    if not 1 <= len(names) <= SLOTS:
-        raise ValueError(f"nodes must hold 1 to {SLOTS:,} node names (one slot each at least), got {len(names)}")
-    for name in names:
-        require_text(name, "nodes: each node name", max_length=200)
-    if len(set(names)) != len(names):
-        raise ValueError(f"nodes must be distinct, got {list(names)}")
-    return names
