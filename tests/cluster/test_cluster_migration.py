@@ -208,3 +208,19 @@ def test_a_slot_map_that_never_settles_is_unavailable() -> None:
 
     with pytest.raises(BackendUnavailable, match="redirected"):
         SlotClient(PingPong()).get("k")
+
+
+def test_open_cluster_uses_the_configured_cluster_unless_sockets_are_missing(
+    cluster_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from patterns import compat, infra
+    from patterns.sharding import open_cluster
+
+    monkeypatch.delenv(infra.REDIS_CLUSTER_URL_ENV, raising=False)
+    assert isinstance(open_cluster(), SimulatedCluster)
+    monkeypatch.setenv(infra.REDIS_CLUSTER_URL_ENV, cluster_url)
+    live = open_cluster()
+    assert isinstance(live, LiveCluster) and live.masters == ("A", "B", "C")
+    live.close()
+    monkeypatch.setenv(compat.BROWSER_MODE_ENV, "1")
+    assert isinstance(open_cluster(), SimulatedCluster)

@@ -21,7 +21,14 @@ on a real cluster or in memory), ``SlotClient`` (follows redirections and counts
 """
 
 from patterns.sharding.base import HashRouter, Router, load, moved_fraction, owners
-from patterns.sharding.cluster import ClusterError, LiveCluster, Redirect, SimulatedCluster, SlotClient
+from patterns.sharding.cluster import (
+    ClusterError,
+    LiveCluster,
+    Redirect,
+    SimulatedCluster,
+    SlotClient,
+    open_cluster,
+)
 from patterns.sharding.hashing import Key, hash_keys, stable_hash64
 from patterns.sharding.jump import jump_hash, jump_hash_array
 from patterns.sharding.migration import router_from_spec
@@ -69,6 +76,7 @@ __all__ = [
     "SimulatedCluster",
     "LiveCluster",
     "SlotClient",
+    "open_cluster",
     "MigrationReport",
     "migrate_slot",
     "move_slots_back",

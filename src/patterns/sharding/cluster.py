@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse, urlunparse
 
-from patterns import infra
+from patterns import compat, infra
 from patterns._validate import require_int, require_one_of, require_text
 from patterns.errors import BackendUnavailable, PatternError
 from patterns.keys import glob_escape
@@ -44,6 +44,7 @@ __all__ = [
     "SimulatedCluster",
     "LiveCluster",
     "SlotClient",
+    "open_cluster",
     "MAX_REDIRECTS",
 ]
 
@@ -461,3 +462,11 @@ class SlotClient:
 
     def reset_counts(self) -> None:
         self.moved = self.asks = 0
+
+
+def open_cluster(masters: int = 3) -> SimulatedCluster | LiveCluster:
+    """The cluster a lab should use: a ``LiveCluster`` when ``PATTERNS_REDIS_CLUSTER_URL`` is set
+    (and this Python has sockets), else a ``SimulatedCluster`` with ``masters`` masters."""
+    if infra.redis_cluster_url() and compat.sockets_available():
+        return LiveCluster()
+    return SimulatedCluster(masters)
