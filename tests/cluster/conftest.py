@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from patterns import infra
+from patterns.sharding import SLOTS, SlotRouter
 from patterns.sharding.cluster import LiveCluster
 from tests.redis_server import RedisClusterServers
 
@@ -68,6 +69,15 @@ def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def live(cluster_url: str) -> Iterator[LiveCluster]:
+    """The cluster, checked after the test: every master still sees the slots as
+    ``redis-cli --cluster create`` laid them out, and no slot is left migrating or importing."""
     cluster = LiveCluster(cluster_url)
     yield cluster
-    cluster.close()
+    try:
+        layout = SlotRouter(cluster.masters)
+        expected = [layout.owner_of_slot(slot) for slot in range(SLOTS)]
+        for master in cluster.masters:
+            assert cluster.slot_owners(master) == expected, f"{master} sees a changed slot layout"
+            assert cluster.open_slots(master) == {}, f"{master} has open slots"
+    finally:
+        cluster.close()

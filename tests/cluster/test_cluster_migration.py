@@ -224,3 +224,38 @@ def test_open_cluster_uses_the_configured_cluster_unless_sockets_are_missing(
     live.close()
     monkeypatch.setenv(compat.BROWSER_MODE_ENV, "1")
     assert isinstance(open_cluster(), SimulatedCluster)
+
+
+def test_a_migration_stopped_between_the_two_handovers_is_put_back(cluster: Any, unique: str) -> None:
+    """The target already owns the slot (and the cluster bus told the others), the source is still
+    MIGRATING it: the flag is cleared, the slot and its keys come home."""
+    keyspace = KeySpace.of(f"test:handover-{unique.rstrip(':')}")
+    client = SlotClient(cluster)
+    keys = [keyspace.key(tag_on(0, unique), f"k{i}") for i in range(5)]
+    for i, key in enumerate(keys):
+        client.set(key, i)
+    slot = key_slot(keys[0])
+    try:
+        cluster.set_slot("C", slot, "importing", "A")
+        cluster.set_slot("A", slot, "migrating", "C")
+        cluster.migrate("A", "C", cluster.keys_in_slot("A", slot, 10))
+        cluster.set_slot("C", slot, "node", "C")  # ... and the operator's script dies here
+        assert cluster.slot_owners("C")[slot] == cluster.slot_owners("A")[slot] == "C"
+        move_slots_back(cluster, [slot], "A", "C")
+        assert cluster.slot_owners("A")[slot] == cluster.slot_owners("C")[slot] == "A"
+        fresh = SlotClient(cluster)
+        assert [fresh.get(k) for k in keys] == [str(i).encode() for i in range(5)]
+        assert fresh.moved == fresh.asks == 0
+    finally:
+        cluster.clear_prefixed(keyspace.prefix + ":")
+
+
+def test_open_slots_shows_a_migration_in_progress(live: LiveCluster, unique: str) -> None:
+    slot = key_slot(tag_on(0, unique))
+    try:
+        live.set_slot("B", slot, "importing", "A")
+        live.set_slot("A", slot, "migrating", "B")
+        assert live.open_slots("A") == {slot: "migrating"} and live.open_slots("B") == {slot: "importing"}
+    finally:
+        move_slots_back(live, [slot], "A", "B")
+    assert live.open_slots("A") == live.open_slots("B") == {}

@@ -76,7 +76,7 @@ class ClusterNodes(Protocol):
     @property
     def masters(self) -> tuple[str, ...]: ...
 
-    def slot_owners(self) -> list[str]: ...
+    def slot_owners(self, node: str | None = None) -> list[str]: ...
 
     def execute(self, node: str, *command: Any, asking: bool = False) -> Any: ...
 
@@ -113,7 +113,8 @@ class SimulatedCluster:
     """Redis Cluster's slot rules in memory: ``SimulatedCluster(masters=3)`` names its masters
     ``A``, ``B``, ``C`` and splits the slots like ``redis-cli --cluster create``.
 
-    Each node keeps its own view of who owns each slot (updated by ``SETSLOT NODE`` sent to it),
+    Each node keeps its own view of who owns each slot (updated by ``SETSLOT NODE`` sent to it, and
+    on every node when a node takes a slot for itself, as the cluster bus spreads the new epoch),
     its own MIGRATING/IMPORTING states and its own keys, and answers ``GET``/``SET``/``DEL``/``EXISTS``
     exactly as a cluster node would: served, ``MOVED`` or ``ASK``. Not thread-safe.
     """
@@ -133,8 +134,9 @@ class SimulatedCluster:
     def masters(self) -> tuple[str, ...]:
         return self._masters
 
-    def slot_owners(self) -> list[str]:
-        return list(self._view[self._masters[0]])
+    def slot_owners(self, node: str | None = None) -> list[str]:
+        """Who owns each slot, as ``node`` (default: the first master) sees it."""
+        return list(self._view[self._node(node or self._masters[0])])
 
     def _node(self, node: str) -> str:
         if node not in self._view:
@@ -199,9 +201,14 @@ class SimulatedCluster:
                                    "still hold keys for it")
             if other != node:
                 self._migrating[node].pop(slot, None)
+                self._view[node][slot] = other
             else:
+                # Taking a slot bumps the node's config epoch, and the cluster bus tells every node
+                # at once (a real cluster does so within milliseconds): all views change. A source
+                # still MIGRATING keeps that flag until it is told SETSLOT NODE (or STABLE) itself.
                 self._importing[node].pop(slot, None)
-            self._view[node][slot] = other
+                for view in self._view.values():
+                    view[slot] = node
 
     def migrate(self, source: str, target: str, keys: Sequence[bytes], *, asking: bool = False) -> None:
         source, target = self._node(source), self._node(target)
@@ -301,14 +308,30 @@ class LiveCluster:
             self._conn[address] = self._connect(address)
         return self._name_of[address]
 
-    def slot_owners(self) -> list[str]:
+    def slot_owners(self, node: str | None = None) -> list[str]:
+        """Who owns each slot, as master ``node`` (default: the first) sees it (``CLUSTER SLOTS``).
+        Asking a known master, not any node: a replica may not have heard of a move yet."""
+        conn = self._conn[self._known(node or self._masters[0])]
         with infra.redis_errors(self.url, "read the slot map of"):
-            ranges = self.client.cluster_slots()
+            ranges = conn.execute_command("CLUSTER", "SLOTS")  # [[first, last, [host, port, id], ...]]
         owners = [""] * SLOTS
-        for (first, last), info in ranges.items():
-            name = self._name(str(info["primary"][0]), int(info["primary"][1]))
-            owners[first : last + 1] = [name] * (last - first + 1)
+        for first, last, primary, *_replicas in ranges:
+            host = primary[0].decode() if isinstance(primary[0], bytes) else str(primary[0])
+            name = self._name(host, int(primary[1]))
+            owners[int(first) : int(last) + 1] = [name] * (int(last) - int(first) + 1)
         return owners
+
+    def open_slots(self, node: str) -> dict[int, str]:
+        """Slots ``node`` is migrating or importing: ``{slot: "migrating"|"importing"}`` (what
+        ``redis-cli --cluster check`` calls open slots; empty when no migration is under way)."""
+        text = self._admin(node, "CLUSTER", "NODES")
+        mine = next(line for line in text.decode().splitlines() if "myself" in line.split()[2])
+        found = {}
+        for item in mine.split()[8:]:
+            if item.startswith("["):  # [slot->-target-id] or [slot-<-source-id]
+                slot, arrow = item[1:].split("-", 1)
+                found[int(slot)] = "migrating" if arrow.startswith(">") else "importing"
+        return found
 
     def execute(self, node: str, *command: Any, asking: bool = False) -> Any:
         from redis.exceptions import AskError, MovedError

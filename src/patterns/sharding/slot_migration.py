@@ -81,8 +81,9 @@ def move_slots_back(cluster: ClusterNodes, slots: Sequence[int], home: str, away
     for slot in slots:
         for node in (home, away):
             cluster.set_slot(node, slot, "stable")
-        owner = cluster.slot_owners()[slot]
-        if owner == away:
+        if cluster.slot_owners(away)[slot] == away:
+            if cluster.slot_owners(home)[slot] != away:  # gossip has not told `home` yet
+                cluster.set_slot(home, slot, "node", away)
             migrate_slot(cluster, slot, away, home)
             continue
         # Still owned by `home`, but keys MIGRATEd to `away` before the interruption are stranded
@@ -168,7 +169,7 @@ def migration_experiment(
     source = client.node_for(keyspace.key(writer.carts[0]))
     target = masters[(masters.index(source) + 1) % len(masters)]
     slots = sorted({key_slot(keyspace.key(c)) for c in writer.carts} & {
-        s for s, owner in enumerate(cluster.slot_owners()) if owner == source})
+        s for s, owner in enumerate(cluster.slot_owners(source)) if owner == source})
     try:
         writer.write(require_int(warmup, "warmup", maximum=MAX_KEYS))
         client.reset_counts()
