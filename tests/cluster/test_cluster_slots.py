@@ -46,10 +46,14 @@ def test_key_slot_equals_cluster_keyslot_for_10000_keys(live: LiveCluster) -> No
     assert not mismatches, mismatches[:5]
 
 
-@given(st.binary(max_size=40) | st.text(max_size=40))
+@given(st.binary(max_size=40) | st.text(max_size=40) | st.text(alphabet="ab{}", max_size=12))
 def test_key_slot_equals_redis_py(key: str | bytes) -> None:
     data = key.encode() if isinstance(key, str) else key
     assert key_slot(key) == redis_py_key_slot(data)
+
+
+def test_key_slot_edge_cases_equal_redis_py() -> None:
+    assert [key_slot(k) for k in EDGE_CASES] == [redis_py_key_slot(k.encode()) for k in EDGE_CASES]
 
 
 def test_crc16_check_value_and_tags() -> None:
