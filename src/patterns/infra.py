@@ -27,6 +27,7 @@ __all__ = [
     "redis_url",
     "redis_client",
     "is_redis_client",
+    "require_redis_client",
     "backend_name",
     "kafka_bootstrap",
     "sqlite_db",
@@ -162,12 +163,24 @@ def redis_errors(url: str | None = None, action: str = "reach") -> Iterator[None
 
 
 def is_redis_client(obj: object) -> bool:
-    """True for redis-py clients, fakeredis included (they subclass ``redis.Redis``)."""
+    """True for redis-py clients: ``redis.Redis`` (fakeredis included, it subclasses it) and
+    ``redis.cluster.RedisCluster``."""
     try:
         import redis
+        from redis.cluster import RedisCluster
     except ImportError:  # pragma: no cover - redis is a hard dependency
         return False
-    return isinstance(obj, redis.Redis)
+    return isinstance(obj, (redis.Redis, RedisCluster))
+
+
+def require_redis_client(client: object, name: str = "client") -> Any:
+    """``client`` if it is a redis-py client (see ``is_redis_client``), else a ``TypeError`` naming it."""
+    if not is_redis_client(client):
+        raise TypeError(
+            f"{name} must be a redis-py client (redis.Redis, fakeredis or redis.cluster.RedisCluster), "
+            f"got {type(client).__name__}"
+        )
+    return client
 
 
 def backend_name(client: object) -> str:
