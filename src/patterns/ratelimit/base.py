@@ -102,7 +102,8 @@ class RateLimiter(ABC, Generic[S]):
     an outage of the limiter becomes an outage of the service; right for limits that guard money
     or security). Either way the ``Decision`` has ``fallback=True``, nothing is counted, and
     ``fallbacks`` counts such decisions. A hung Redis costs each call at most the client's socket
-    timeout (0.25 s for ``patterns.infra.redis_client``).
+    timeout (0.25 s for ``patterns.infra.redis_client``); a call that timed out may still be counted
+    if the server wakes up and runs the script it had already received.
     """
 
     algorithm: ClassVar[str]  # default key prefix, e.g. "token-bucket"

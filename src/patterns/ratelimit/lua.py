@@ -7,7 +7,8 @@ Each script mirrors the ``_step`` method of its class line for line, on integers
 * ``ARGV[1]``: now in ticks, or ``server`` to read the server's ``TIME`` (one clock for all clients);
 * ``ARGV[2]``: the tick in microseconds; ``ARGV[3]``: cost; ``ARGV[4]``: how long the key lives after
   an admission (ms); ``ARGV[5..]``: the algorithm's parameters (period in ticks, limit, burst);
-* returns ``{allowed (0/1), remaining, retry, reset, delay}``, durations in ticks from now.
+* returns ``"allowed remaining retry reset delay"``: five integers in one string (allowed is 0 or 1,
+  durations are ticks from now); one string costs the client less to read than a five-item array.
 
 A denial returns before any write: it never changes state, and never extends a key's life.
 
@@ -34,7 +35,9 @@ local keep_ms = ARGV[4]
 local P = tonumber(ARGV[5])
 local limit = tonumber(ARGV[6])
 local function cdiv(a, b) return math.floor((a + b - 1) / b) end  -- ceil(a / b), b > 0
-local NUMBER = '(%-?%d+)'
+local function answer(allowed, remaining, retry, reset, delay)  -- one string: cheap to send and parse
+  return string.format('%d %d %d %d %d', allowed, remaining, retry, reset, delay)
+end
 """
 
 FIXED_WINDOW = (
@@ -43,17 +46,17 @@ FIXED_WINDOW = (
 local window, count = math.floor(now / P), 0
 local state = redis.call('GET', KEYS[1])
 if state then
-  local k, c = string.match(state, NUMBER .. ' ' .. NUMBER)
+  local k, c = string.match(state, '(%-?%d+) (%-?%d+)')
   k = tonumber(k)
   if k >= window then window, count = k, tonumber(c) end
 end
 local window_end = (window + 1) * P - now
 if count + cost > limit then
-  return {0, limit - count, window_end, window_end, 0}
+  return answer(0, limit - count, window_end, window_end, 0)
 end
 count = count + cost
 redis.call('SET', KEYS[1], string.format('%d %d', window, count), 'PX', keep_ms)
-return {1, limit - count, 0, window_end, 0}
+return answer(1, limit - count, 0, window_end, 0)
 """
 )
 
@@ -73,7 +76,7 @@ if count + cost > limit then
   local need = count + cost - limit
   local blocker = oldest
   if need > 1 then blocker = tonumber(redis.call('LINDEX', KEYS[1], need - 1)) end
-  return {0, limit - count, blocker + P - now, newest + P - now, 0}
+  return answer(0, limit - count, blocker + P - now, newest + P - now, 0)
 end
 local entry, batch = string.format('%d', at), {}
 for i = 1, math.min(cost, 1000) do batch[i] = entry end
@@ -84,7 +87,7 @@ while left > 0 do
   left = left - n
 end
 redis.call('PEXPIRE', KEYS[1], keep_ms)
-return {1, limit - count - cost, 0, at + P - now, 0}
+return answer(1, limit - count - cost, 0, at + P - now, 0)
 """
 )
 
@@ -94,7 +97,7 @@ SLIDING_COUNTER = (
 local window, prev, curr = math.floor(now / P), 0, 0
 local state = redis.call('GET', KEYS[1])
 if state then
-  local k, p, c = string.match(state, NUMBER .. ' ' .. NUMBER .. ' ' .. NUMBER)
+  local k, p, c = string.match(state, '(%-?%d+) (%-?%d+) (%-?%d+)')
   k, p, c = tonumber(k), tonumber(p), tonumber(c)
   if k >= window then window, prev, curr = k, p, c
   elseif k == window - 1 then prev = c end
@@ -117,7 +120,7 @@ end
 local remaining = math.max(0, math.floor((limit * P - previous) / P) - curr)
 local reset = 0
 if curr > 0 then reset = lag + weight + P elseif prev > 0 then reset = lag + weight end
-return {allowed, remaining, retry, reset, 0}
+return answer(allowed, remaining, retry, reset, 0)
 """
 )
 
@@ -128,7 +131,7 @@ local cap = tonumber(ARGV[7]) * P
 local tokens, last = cap, now
 local state = redis.call('GET', KEYS[1])
 if state then
-  local t, l = string.match(state, NUMBER .. ' ' .. NUMBER)
+  local t, l = string.match(state, '(%-?%d+) (%-?%d+)')
   tokens, last = tonumber(t), tonumber(l)
 end
 local at = math.max(now, last)
@@ -138,11 +141,11 @@ if at - last >= cdiv(cap - tokens, limit) then tokens = cap
 else tokens = tokens + (at - last) * limit end
 local need = cost * P
 if tokens < need then
-  return {0, math.floor(tokens / P), lag + cdiv(need - tokens, limit), lag + cdiv(cap - tokens, limit), 0}
+  return answer(0, math.floor(tokens / P), lag + cdiv(need - tokens, limit), lag + cdiv(cap - tokens, limit), 0)
 end
 tokens = tokens - need
 redis.call('SET', KEYS[1], string.format('%d %d', tokens, at), 'PX', keep_ms)
-return {1, math.floor(tokens / P), 0, lag + cdiv(cap - tokens, limit), 0}
+return answer(1, math.floor(tokens / P), 0, lag + cdiv(cap - tokens, limit), 0)
 """
 )
 
@@ -153,14 +156,14 @@ local cap = tonumber(ARGV[7]) * P
 local tat, rem = now, 0
 local state = redis.call('GET', KEYS[1])
 if state then
-  local a, r = string.match(state, NUMBER .. ' ' .. NUMBER)
+  local a, r = string.match(state, '(%-?%d+) (%-?%d+)')
   a = tonumber(a)
   if a >= now then tat, rem = a, tonumber(r) end
 end
 local debt = (tat - now) * limit + rem
 if debt + cost * P > cap then
   local remaining = math.max(0, math.floor((cap - debt) / P))
-  return {0, remaining, cdiv(debt + cost * P - cap, limit), cdiv(debt, limit), 0}
+  return answer(0, remaining, cdiv(debt + cost * P - cap, limit), cdiv(debt, limit), 0)
 end
 local delay = DELAY
 local total = rem + cost * P
@@ -168,7 +171,7 @@ tat = tat + math.floor(total / limit)
 rem = total % limit
 debt = debt + cost * P
 redis.call('SET', KEYS[1], string.format('%d %d', tat, rem), 'PX', keep_ms)
-return {1, math.floor((cap - debt) / P), 0, cdiv(debt, limit), delay}
+return answer(1, math.floor((cap - debt) / P), 0, cdiv(debt, limit), delay)
 """
 )
 

@@ -200,7 +200,9 @@ class RedisStore(Generic[S]):
         self._layout = layout
         self._tick = tick_us
         self._keep_ms = keep_ms
-        self._params = params
+        # The script's arguments after now and cost never change: encode them once.
+        self._tick_arg = str(tick_us).encode()
+        self._fixed_args = tuple(str(number).encode() for number in (keep_ms, *params))
         self._lua = compat.lua_available(client)  # False for fakeredis in the browser
         self._where = _describe(client)
 
@@ -208,8 +210,8 @@ class RedisStore(Generic[S]):
         name = self.keys.key(key)
         try:
             if self._lua:
-                args = ("server" if now is None else now, self._tick, cost, self._keep_ms, *self._params)
-                allowed, remaining, retry, reset, delay = self._eval(name, args)
+                args = ("server" if now is None else now, self._tick_arg, cost, *self._fixed_args)
+                allowed, remaining, retry, reset, delay = map(int, self._eval(name, args).split())
                 return allowed == 1, remaining, retry, reset, delay
             return self._run_in_python(name, now, cost)
         except (RedisError, OSError):
@@ -217,11 +219,11 @@ class RedisStore(Generic[S]):
             with infra.redis_errors(self._where, "decide on"):
                 raise
 
-    def _eval(self, name: str, args: tuple[Any, ...]) -> list[int]:
+    def _eval(self, name: str, args: tuple[Any, ...]) -> bytes:
         """EVALSHA, falling back to EVAL (which also caches the script) on a server that has not
         seen it yet: after a restart, or on a cluster node that never received SCRIPT LOAD."""
         try:
-            reply: list[int] = self.client.evalsha(self._sha, 1, name, *args)
+            reply: bytes = self.client.evalsha(self._sha, 1, name, *args)
         except NoScriptError:
             reply = self.client.eval(self._script, 1, name, *args)
         return reply
