@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from importlib.metadata import version
 from typing import Any
 
@@ -342,8 +343,8 @@ def redis_rows(url: str, runs: int, number: int) -> list[tuple[str, list[RedisFi
                     theirs: list[RedisFigure] = []
                     for run in range(runs):
                         pair = [
-                            (mine, lambda: ours_redis(client, cls, denied, clock), SCRIPTS),
-                            (theirs, lambda: limits_redis(storage, strategy, denied, full),
+                            (mine, partial(ours_redis, client, cls, denied, clock), SCRIPTS),
+                            (theirs, partial(limits_redis, storage, strategy, denied, full),
                              SCRIPTS + (extra_sent if full else ())),
                         ]
                         for results, build, sent in pair if run % 2 == 0 else reversed(pair):
