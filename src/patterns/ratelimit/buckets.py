@@ -121,7 +121,9 @@ class GCRA(_BucketLimiter):
         tat, rem = (now, 0) if state is None or state[0] < now else state
         debt = (tat - now) * limit + rem  # scaled units the bucket is below full
         if debt + cost * P > cap:
-            remaining = max(0, (cap - debt) // P)  # (a lagging clock can see more debt than cap)
+            remaining = (cap - debt) // P
+            if remaining < 0:  # (a lagging clock can see more debt than cap)
+                remaining = 0
             return (tat, rem), (False, remaining, cdiv(debt + cost * P - cap, limit), cdiv(debt, limit), 0)
         delay = cdiv(debt, limit) if self._reports_delay else 0
         carry, rem = divmod(rem + cost * P, limit)

@@ -102,9 +102,11 @@ if state then
   if k >= window then window, prev, curr = k, p, c
   elseif k == window - 1 then prev = c end
 end
-local at = math.max(now, window * P)
+local start = window * P
+local at = now
+if start > now then at = start end
 local lag = at - now
-local weight = (window + 1) * P - at
+local weight = start + P - at
 local previous = prev * weight
 local allowed, retry = 0, 0
 if previous + (curr + cost) * P <= limit * P then
@@ -113,11 +115,16 @@ if previous + (curr + cost) * P <= limit * P then
   redis.call('SET', KEYS[1], string.format('%d %d %d', window, prev, curr), 'PX', keep_ms)
 else
   local room = limit - curr - cost
-  if room >= 0 then retry = math.min(cdiv(previous - room * P, prev), weight)
-  else retry = weight + cdiv((curr + cost - limit) * P, curr) end
+  if room >= 0 then
+    retry = cdiv(previous - room * P, prev)
+    if retry > weight then retry = weight end
+  else
+    retry = weight + cdiv((curr + cost - limit) * P, curr)
+  end
   retry = lag + retry
 end
-local remaining = math.max(0, math.floor((limit * P - previous) / P) - curr)
+local remaining = math.floor((limit * P - previous) / P) - curr
+if remaining < 0 then remaining = 0 end
 local reset = 0
 if curr > 0 then reset = lag + weight + P elseif prev > 0 then reset = lag + weight end
 return answer(allowed, remaining, retry, reset, 0)
@@ -162,7 +169,8 @@ if state then
 end
 local debt = (tat - now) * limit + rem
 if debt + cost * P > cap then
-  local remaining = math.max(0, math.floor((cap - debt) / P))
+  local remaining = math.floor((cap - debt) / P)
+  if remaining < 0 then remaining = 0 end  -- (a lagging clock can see more debt than cap)
   return answer(0, remaining, cdiv(debt + cost * P - cap, limit), cdiv(debt, limit), 0)
 end
 local delay = DELAY

@@ -103,6 +103,7 @@ class SlidingWindowCounter(RateLimiter[Counts]):
 
     def _step(self, state: Counts | None, now: int, cost: int) -> tuple[Counts, Outcome]:
         P, limit = self._P, self.limit
+        limit_P = limit * P  # the limit, scaled like the estimate
         window, prev, curr = now // P, 0, 0
         if state is not None:
             k, p, c = state
@@ -110,23 +111,28 @@ class SlidingWindowCounter(RateLimiter[Counts]):
                 window, prev, curr = k, p, c
             elif k == window - 1:  # the stored window has just ended: it is the previous one now
                 prev = c
+        start = window * P
         at = now
-        if window * P > now:  # a lagging clock is decided at the start of the stored window
-            at = window * P
+        if start > now:  # a lagging clock is decided at the start of the stored window
+            at = start
         lag = at - now
-        weight = (window + 1) * P - at  # ticks of the sliding window still over the previous one
+        weight = start + P - at  # ticks of the sliding window still over the previous window
         previous = prev * weight  # the previous window's share, scaled by P like the rest
         allowed, retry = False, 0
-        if previous + (curr + cost) * P <= limit * P:
+        if previous + (curr + cost) * P <= limit_P:  # estimate + cost <= limit, times P
             allowed = True
             curr += cost
         else:
             room = limit - curr - cost
             if room >= 0:  # wait in this window until the previous one weighs little enough
-                retry = min(cdiv(previous - room * P, prev), weight)
+                retry = cdiv(previous - room * P, prev)
+                if retry > weight:
+                    retry = weight
             else:  # wait into the next window, until this window's count (then previous) fits
                 retry = weight + cdiv((curr + cost - limit) * P, curr)
             retry = lag + retry
-        remaining = max(0, (limit * P - previous) // P - curr)
+        remaining = (limit_P - previous) // P - curr
+        if remaining < 0:
+            remaining = 0
         reset = lag + weight + P if curr > 0 else lag + weight if prev > 0 else 0
         return (window, prev, curr), (allowed, remaining, retry, reset, 0)
