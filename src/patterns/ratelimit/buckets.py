@@ -14,7 +14,7 @@ line for line by its Lua script in ``lua.py``.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from patterns._validate import require_int
 from patterns.clock import Clock
@@ -146,27 +146,7 @@ class LeakyBucket(GCRA):
     _reports_delay = True
     _size_name = "capacity"
 
-    def __init__(
-        self,
-        limit: int,
-        period: float,
-        capacity: int | None = None,
-        *,
-        clock: Clock | None = None,
-        backend: RedisClient | None = None,
-        prefix: str | None = None,
-        namespace: str | None = None,
-        time_source: str | None = None,
-        on_backend_error: str = "raise",
-    ) -> None:
-        super().__init__(
-            limit,
-            period,
-            capacity,
-            clock=clock,
-            backend=backend,
-            prefix=prefix,
-            namespace=namespace,
-            time_source=time_source,
-            on_backend_error=on_backend_error,
-        )
+    def __init__(self, limit: int, period: float, capacity: int | None = None, **options: Any) -> None:
+        """``capacity``: how many units the queue holds (the bucket's size, default ``limit``); the
+        keyword options are the other limiters' (clock, backend, prefix, namespace, ...)."""
+        super().__init__(limit, period, capacity, **options)
