@@ -8,6 +8,9 @@ namespace:
 * ``PATTERNS_NAMESPACE`` when it is set (the instructor's roster gives each learner one; Redis ACLs
   then confine the learner to ``~<namespace>:*``), else
 * one derived once per process from the user name and a per-process id, e.g. ``alice-3f2a9c``.
+  A derived namespace dies with its process: a restarted kernel starts with fresh keys, topics and
+  consumer groups. State that must survive a restart on a shared server (a projector's checkpoint,
+  a consumer group's offsets, a saga's topics) needs ``PATTERNS_NAMESPACE`` set.
 
 Key layout: ``<namespace>:<component>:{<entity>}[:<suffix>...]``. The braces are a Redis Cluster
 *hash tag*: only the text inside them picks the slot, so every key one operation touches for one
@@ -37,6 +40,7 @@ __all__ = [
     "glob_escape",
     "KeySpace",
     "kafka_name",
+    "tag_safe",
 ]
 
 NAMESPACE_ENV = "PATTERNS_NAMESPACE"
@@ -90,6 +94,26 @@ def glob_escape(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
+def tag_safe(entity: str) -> str:
+    """``entity`` made safe to sit inside a hash tag: ``%``, ``{`` and ``}`` are percent-encoded.
+
+    A brace inside the tag would end it early (``{a}b}`` hashes only ``a``) or empty it (``{}`` hashes
+    the whole key), so an entity's keys could land in different slots. For the same reason the empty
+    entity becomes ``%`` (which no other entity encodes to). The encoding is one-to-one.
+    """
+    if not isinstance(entity, str):
+        raise TypeError(f"key must be a string, got {type(entity).__name__}")
+    if entity and "%" not in entity and "{" not in entity and "}" not in entity:
+        return entity  # the common case, kept cheap: this runs on every cache hit
+    return entity.replace("%", "%25").replace("{", "%7B").replace("}", "%7D") or "%"
+
+
+def _tag_unsafe(text: str) -> str:
+    if text == "%":
+        return ""
+    return text.replace("%7D", "}").replace("%7B", "{").replace("%25", "%")
+
+
 def kafka_name(name: str, ns: str | None = None) -> str:
     """A topic or consumer-group name on a shared broker: ``<namespace>.<name>``."""
     return f"{ns or namespace()}.{name}"
@@ -126,11 +150,10 @@ class KeySpace:
         return cls(f"{space}:{component}")
 
     def key(self, entity: str, *suffix: str) -> str:
-        """The key of ``entity`` (hash-tagged), with optional ``suffix`` parts after the tag."""
-        if not isinstance(entity, str):
-            raise TypeError(f"key must be a string, got {type(entity).__name__}")
+        """The key of ``entity`` (hash-tagged, braces encoded by ``tag_safe``), with optional
+        ``suffix`` parts after the tag."""
         tail = "".join(f":{part}" for part in suffix)
-        return f"{self.prefix}:{{{entity}}}{tail}"
+        return f"{self.prefix}:{{{tag_safe(entity)}}}{tail}"
 
     def entity_of(self, key: str | bytes) -> str:
         """Inverse of ``key(entity)`` for keys without a suffix (for listing a space's entities)."""
@@ -138,7 +161,7 @@ class KeySpace:
         head = f"{self.prefix}:{{"
         if not text.startswith(head) or not text.endswith("}"):
             raise ValueError(f"{text!r} is not an entity key of {self.prefix!r}")
-        return text[len(head) : -1]
+        return _tag_unsafe(text[len(head) : -1])
 
     def pattern(self) -> str:
         """A ``SCAN MATCH`` pattern for every key of this space and nothing else."""

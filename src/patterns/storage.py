@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from patterns._validate import require_identifier
 from patterns.errors import StorageLocked
 
-__all__ = ["connection_of", "transaction", "sqlite_errors", "database_file"]
+__all__ = ["connection_of", "transaction", "sqlite_errors", "database_file", "require_sql_name"]
 
 
 def connection_of(db: Any) -> sqlite3.Connection:
@@ -76,3 +77,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         raise
     with sqlite_errors(conn):
         conn.execute("COMMIT")
+
+
+def require_sql_name(value: object, name: str) -> str:
+    """An identifier SQLite accepts unquoted as a table and a column name, else ValueError/TypeError.
+
+    ``select`` or ``order`` pass a plain identifier check, are accepted by ``CREATE TABLE`` when
+    quoted, and then break every hand-written query: SQLite itself is asked whether the name works.
+    """
+    text = require_identifier(value, name)
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute(f"CREATE TABLE {text} ({text} INTEGER)")
+    except sqlite3.OperationalError:
+        raise ValueError(f"{name} must not be an SQL keyword, got {text!r}") from None
+    finally:
+        probe.close()
+    return text

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from patterns.api import (
+    ANONYMOUS,
+    Claim,
     IdempotencyKeys,
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
@@ -16,9 +18,10 @@ from patterns.api import (
     Response,
     fingerprint,
     idempotent,
+    scoped_key,
 )
 from patterns.clock import ManualClock
-from patterns.errors import IdempotencyConflict
+from patterns.errors import BackendUnavailable, IdempotencyConflict
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -26,7 +29,7 @@ def store(request: pytest.FixtureRequest, clock: ManualClock, unique: str, redis
     """Memory, or Redis on every configured backend (fakeredis, and the real server when set)."""
     if request.param == "memory":
         return MemoryIdempotencyStore(clock)
-    return RedisIdempotencyStore(redis_backend, prefix=unique, clock=clock)
+    return RedisIdempotencyStore(redis_backend, prefix=unique, clock=clock, durability="off")
 
 
 class Counter:
@@ -120,14 +123,15 @@ def test_a_failed_handler_releases_the_key(store: Any) -> None:
 def test_a_crashed_request_lease_lapses(store: Any, clock: ManualClock) -> None:
     keys = IdempotencyKeys(store, lease=30.0)
     fp = fingerprint(pay("k"))
-    claim = store.begin("k", fp, 30.0)  # a server claimed the key, then died
+    claim = store.begin(scoped_key(ANONYMOUS, "k"), fp, 30.0)  # a server claimed the key, then died
     assert claim.state == "new"
     with pytest.raises(RequestInFlight):
         keys.execute_once("k", fp, lambda: Response(200))
     clock.advance(30.0)
     response, replayed = keys.execute_once("k", fp, lambda: Response(201))
     assert response.status == 201 and not replayed
-    assert store.complete("k", claim.token, Response(500), 60.0) is False  # the late server cannot overwrite
+    late = store.complete(scoped_key(ANONYMOUS, "k"), claim.token, Response(500), 60.0, fp)
+    assert late is False  # the late server cannot overwrite
     assert keys.execute_once("k", fp, lambda: Response(500)) == (Response(201), True)
 
 
@@ -156,3 +160,61 @@ def test_safe_methods_pass_straight_through(store: Any) -> None:
     charge = Counter()
     api = idempotent(lambda r: Response(200, {}, {"n": charge.executed}), IdempotencyKeys(store))
     assert api(Request("GET", "/payments/1")).status == 200
+
+
+def test_keys_are_scoped_to_the_caller(store: Any) -> None:
+    """Issue 12 (4): Mallory reusing Alice's key gets neither Alice's payment nor a 422 that would
+    confirm the key exists; she is simply a different caller with a new key."""
+    charge = Counter()
+    api = idempotent(charge, IdempotencyKeys(store))
+    alice = {"Idempotency-Key": "k1", "Authorization": "Bearer alice-token"}
+    mallory = {"Idempotency-Key": "k1", "Authorization": "Bearer mallory-token"}
+    first = api(Request("POST", "/payments", alice, {"amount": 5}))
+    same_body = api(Request("POST", "/payments", mallory, {"amount": 5}))
+    other_body = api(Request("POST", "/payments", mallory, {"amount": 9}))
+    assert first.body == {"charge": 1, "amount": 5}
+    assert same_body.status == 201 and same_body.body == {"charge": 2, "amount": 5}
+    assert same_body.header("Idempotent-Replayed") is None
+    assert other_body.status == 422  # her own key, reused by her with another body
+    again = api(Request("POST", "/payments", alice, {"amount": 5}))
+    assert again.body == first.body and again.header("Idempotent-Replayed") == "true"
+    by_account = api(Request("POST", "/payments", {"Idempotency-Key": "k1"}, {"amount": 5}, principal="acct_1"))
+    assert by_account.body == {"charge": 3, "amount": 5}
+
+
+def test_a_failed_store_write_never_causes_a_second_execution(store: Any) -> None:
+    """Issue 12 (5): the handler ran, storing its response failed. Three retries: one charge."""
+    charge = Counter()
+    keys = IdempotencyKeys(store)
+    api = idempotent(charge, keys)
+    real = store.complete
+    fail = {"on": True}
+
+    def flaky(*args: Any) -> bool:
+        if fail["on"]:
+            raise BackendUnavailable("could not reach Redis: store write lost")
+        return bool(real(*args))
+
+    store.complete = flaky
+    responses = [api(pay("k")) for _ in range(3)]
+    assert charge.executed == 1
+    assert [r.body for r in responses] == [{"charge": 1, "amount": 10}] * 3
+    assert [r.header("Idempotent-Replayed") for r in responses] == [None, "true", "true"]
+    assert keys.store_failures == 1 and keys.unstored == 1
+    fail["on"] = False
+    assert api(pay("k")).body == {"charge": 1, "amount": 10}  # replayed, and now stored
+    assert keys.unstored == 0
+    other_server = idempotent(charge, IdempotencyKeys(store))
+    assert other_server(pay("k")).header("Idempotent-Replayed") == "true" and charge.executed == 1
+    assert api(pay("k", 99)).status == 422
+
+
+def test_an_unreachable_store_is_a_503_and_nothing_runs(store: Any) -> None:
+    charge = Counter()
+
+    def down(*args: Any) -> Claim:
+        raise BackendUnavailable("could not reach Redis")
+
+    store.begin = down
+    resp = idempotent(charge, IdempotencyKeys(store))(pay("k"))
+    assert resp.status == 503 and resp.header("Retry-After") == "1" and charge.executed == 0

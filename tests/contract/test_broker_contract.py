@@ -18,15 +18,22 @@ import pytest
 from patterns import infra
 from patterns.clock import ManualClock
 from patterns.messaging import (
+    DEFAULT_MAX_MESSAGE_BYTES,
     Broker,
     Consumer,
     Event,
     InMemoryBroker,
+    JsonSerde,
     KafkaBroker,
+    MessageTooLarge,
     Record,
     UnknownTopicError,
+    UnsupportedOperation,
     drain_together,
+    partition_for,
     process_with_retries,
+    record_size,
+    replay_dead_letters,
 )
 
 
@@ -268,7 +275,7 @@ def test_bad_input_is_refused_with_the_parameter_named(broker: Broker) -> None:
         broker.publish(topic, {"a": 1})
     with pytest.raises(UnknownTopicError):
         broker.subscribe(topic, group="g")
-    with pytest.raises(ValueError, match="partitions must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"partitions must be an integer in \[1, 10000\], got 0"):
         broker.create_topic(topic, partitions=0)
     broker.create_topic(topic)
     with pytest.raises(ValueError, match="group must be a non-empty string"):
@@ -280,3 +287,155 @@ def test_bad_input_is_refused_with_the_parameter_named(broker: Broker) -> None:
     with pytest.raises(TypeError, match="key must be a string"):
         broker.publish(topic, {"a": 1}, key=42)  # type: ignore[arg-type]
     assert broker.end_offsets(topic) == {0: 0}, "a refused publish must not write anything"
+
+
+# --- issue 19: the edges where the two brokers used to differ -------------------------------------
+
+
+def make_broker(broker_kind: str, **options: object) -> Broker:
+    if broker_kind == "memory":
+        return InMemoryBroker(clock=ManualClock(), **options)  # type: ignore[arg-type]
+    return KafkaBroker(os.environ[infra.KAFKA_BOOTSTRAP_ENV], **options)  # type: ignore[arg-type]
+
+
+def value_of_size(broker: Broker, size: int) -> str:
+    """A JSON string value whose record (no key, no headers) is exactly ``size`` bytes."""
+    for n in range(size, 0, -1):
+        if record_size(None, broker_json(n), {}) == size:
+            return "x" * n
+    raise AssertionError(size)
+
+
+def broker_json(n: int) -> bytes:
+    return JsonSerde().dumps("x" * n)
+
+
+def test_a_record_over_the_limit_is_refused_with_one_error_on_both_brokers(broker: Broker) -> None:
+    topic = name("big")
+    broker.create_topic(topic, partitions=1)
+    assert broker.max_message_bytes == DEFAULT_MAX_MESSAGE_BYTES == 1_048_576  # Kafka's client default
+    with pytest.raises(MessageTooLarge) as refused:
+        broker.publish(topic, "x" * 2_000_000)
+    assert refused.value.size > refused.value.limit == 1_048_576 and isinstance(refused.value, ValueError)
+    at_limit = value_of_size(broker, broker.max_message_bytes)
+    assert broker.publish(topic, at_limit).offset == 0, "exactly at the limit is accepted"
+    with pytest.raises(MessageTooLarge, match="1048577 bytes"):
+        broker.publish(topic, at_limit + "x")
+    with pytest.raises(MessageTooLarge):  # one bad item in a batch: nothing of the batch is written
+        broker.publish_many(topic, [("k1", "small"), ("k2", "x" * 2_000_000), ("k3", "small")])
+    assert broker.end_offsets(topic) == {0: 1}
+
+
+def test_the_size_limit_is_configurable_the_same_way_on_both(broker_kind: str) -> None:
+    small = make_broker(broker_kind, max_message_bytes=2048)
+    try:
+        topic = name("small")
+        small.create_topic(topic)
+        small.publish(topic, value_of_size(small, 2048))
+        with pytest.raises(MessageTooLarge, match="max_message_bytes=2048"):
+            small.publish(topic, value_of_size(small, 2048) + "x")
+        with pytest.raises(MessageTooLarge):  # headers count too
+            small.publish(topic, value_of_size(small, 2000), headers={"trace": "t" * 100})
+    finally:
+        small.close()
+
+
+def test_latest_means_everything_published_after_subscribe_returned(broker: Broker) -> None:
+    topic, group = name("latest"), name("g")
+    broker.create_topic(topic, partitions=2)
+    broker.publish_many(topic, [(f"k{i}", {"n": i, "when": "before"}) for i in range(4)])
+    consumer = broker.subscribe(topic, group=group, start="latest")
+    broker.publish_many(topic, [(f"k{i}", {"n": i, "when": "between"}) for i in range(3)])  # before any poll
+    got = collect(consumer, 3)
+    assert sorted(r.value["n"] for r in got) == [0, 1, 2]
+    assert {r.value["when"] for r in got} == {"between"}, "nothing published before subscribe"
+    consumer.commit()
+    consumer.close()
+    again = broker.subscribe(topic, group=group, start="latest")  # committed offsets win over start
+    broker.publish(topic, {"n": 9, "when": "after"}, key="k0")
+    assert [r.value["n"] for r in collect(again, 1)] == [9]
+
+
+def test_two_live_members_with_one_name_in_a_group_are_refused_by_both(broker: Broker) -> None:
+    topic, group = name("names"), name("g")
+    broker.create_topic(topic, partitions=2)
+    first = broker.subscribe(topic, group=group, member="worker-1")
+    with pytest.raises(ValueError, match="member 'worker-1' is already in group"):
+        broker.subscribe(topic, group=group, member="worker-1")
+    other = broker.subscribe(topic, group=name("other"), member="worker-1")  # another group: fine
+    first.close()
+    broker.subscribe(topic, group=group, member="worker-1")  # the name is free again
+    other.close()
+
+
+def test_capability_and_absurd_arguments(broker: Broker) -> None:
+    assert broker.in_process is isinstance(broker, InMemoryBroker)
+    topic = name("absurd")
+    with pytest.raises(ValueError, match="partitions must be an integer in"):
+        broker.create_topic(topic, partitions=10**8)
+    broker.create_topic(topic, partitions=1)
+    consumer = broker.subscribe(topic, group=name("g"))
+    for bad in (float("inf"), float("nan"), -1.0, 1e300):
+        with pytest.raises(ValueError, match="timeout must be a finite number of seconds"):
+            consumer.poll(timeout=bad)
+    with pytest.raises(TypeError, match="timeout must be"):
+        consumer.poll(timeout="1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_records must be"):
+        consumer.poll(max_records=10**9)
+    with pytest.raises(TypeError, match="headers must be a mapping"):
+        broker.publish(topic, {"a": 1}, headers=[("a", "b")])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="topic must be"):
+        broker.create_topic("bad name!")
+    with pytest.raises(TypeError, match="offset must be"):
+        consumer.seek(topic, 0, 1.5)  # type: ignore[arg-type]
+
+
+def test_adding_partitions_moves_the_keys_the_hash_says(broker: Broker) -> None:
+    topic = name("grow")
+    broker.create_topic(topic, partitions=3)
+    keys = [f"order-{i}" for i in range(40)]
+    first = broker.publish_many(topic, [(k, {"k": k}) for k in keys])
+    assert [r.partition for r in first] == [partition_for(k, 3) for k in keys]
+    try:
+        broker.add_partitions(topic, 5)
+    except UnsupportedOperation as exc:  # tansu 0.6 (the CI broker) has no CreatePartitions
+        assert not broker.in_process and "cannot add partitions" in str(exc)
+        assert broker.topics()[topic] == 3
+        return
+    assert broker.topics()[topic] == 5
+    second = broker.publish_many(topic, [(k, {"k": k}) for k in keys])
+    assert [r.partition for r in second] == [partition_for(k, 5) for k in keys]
+    moved = {k for k in keys if partition_for(k, 3) != partition_for(k, 5)}
+    assert moved == {k for k, a, b in zip(keys, first, second, strict=True) if a.partition != b.partition}
+    with pytest.raises(ValueError, match="never shrinks"):
+        broker.add_partitions(topic, 2)
+
+
+def test_dead_letters_are_replayed_once_to_their_original_topic(broker: Broker) -> None:
+    topic = name("refunds")
+    broker.create_topic(topic, partitions=1)
+    broker.publish_many(topic, [("r1", {"amount": -5}), ("r2", {"amount": 3})])
+    broker.publish(topic, {"amount": -7}, key="r3", headers={"event-id": "e-r3"})
+    fixed = False
+
+    def handler(record: Record) -> None:
+        if record.value["amount"] < 0 and not fixed:
+            raise ValueError("negative amount")
+
+    consumer = broker.subscribe(topic, group=name("refunds"))
+    dead = 0
+    for _ in range(5):
+        dead += process_with_retries(consumer, handler, broker, max_attempts=2).dead_lettered
+        if dead == 2:
+            break
+    assert dead == 2
+    fixed = True  # the bug is fixed: replay
+    replay_group = name("replay")
+    assert replay_dead_letters(broker, f"{topic}.DLT", group=replay_group) == 2
+    assert replay_dead_letters(broker, f"{topic}.DLT", group=replay_group) == 0, "each dead letter once"
+    replayed = [r for r in broker.read(topic) if r.offset >= 3]
+    assert [(r.key, r.value["amount"]) for r in replayed] == [("r1", -5), ("r3", -7)]
+    assert all(not any(h.startswith("dlt-") and h != "dlt-replayed-from" for h in r.headers) for r in replayed)
+    assert replayed[0].headers["dlt-replayed-from"] == f"{topic}.DLT/0@0"
+    assert replayed[1].headers["event-id"] == "e-r3", "the event id survives, so consumers still dedupe"
+    assert replay_dead_letters(broker, name("never-dead"), group=replay_group) == 0

@@ -14,7 +14,9 @@ from patterns.caching import (
     WriteBehind,
     WriteThrough,
 )
+from patterns.caching.core import RedisEntries
 from patterns.clock import ManualClock
+from patterns.keys import KeySpace
 
 
 @pytest.fixture
@@ -101,3 +103,29 @@ def test_single_flight_with_sixteen_threads(redis_backend, unique):
     for t in threads:
         t.join(timeout=20)
     assert calls == ["hot"] and results == ["hot"] * 16
+
+
+def test_two_namespaces_never_see_each_other(redis_backend, unique, clock):
+    room = unique.rstrip(":")
+    alice = CacheAside(redis_backend, lambda k: 10, ttl=60, clock=clock, prefix=KeySpace.of("aside", ns=f"{room}-a"))
+    bob = CacheAside(redis_backend, lambda k: 99, ttl=60, clock=clock, prefix=KeySpace.of("aside", ns=f"{room}-b"))
+    assert (alice.get("price"), bob.get("price")) == (10, 99)
+    assert bob.clear() == 2
+    assert alice.get("price") == 10 and alice.stats.hits == 1
+    assert alice.clear() == 2
+
+
+def test_lua_and_python_paths_agree_on_the_server(redis_backend, unique, clock):
+    outcomes = []
+    for lua in (True, False):
+        entries = RedisEntries(redis_backend, clock, keys=f"{unique}{'lua' if lua else 'py'}")
+        entries.lua = lua and entries.lua
+        token = entries.token("k")
+        steps = [entries.write("k", 1, 30, token=token), entries.write("k", 2, 30, token=token),
+                 entries.read("k").value, entries.invalidate("k"), entries.invalidate("k"), entries.token("k")]
+        payload = entries.payload(3, 30)
+        entries.write_payload("k", payload, 30)
+        steps += [entries.settle("k", payload, 30), entries.read("k").value,
+                  entries.settle("k", entries.payload(4, 30), 30), entries.read("k"), entries.token("k")]
+        outcomes.append(steps)
+    assert outcomes[0] == outcomes[1] == [True, False, 1, True, False, "3", False, 3, True, None, "6"]

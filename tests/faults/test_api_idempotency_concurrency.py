@@ -26,7 +26,7 @@ def store(request: pytest.FixtureRequest, clock: ManualClock, unique: str, redis
     """Memory, or Redis on every configured backend (fakeredis, and the real server when set)."""
     if request.param == "memory":
         return MemoryIdempotencyStore(clock)
-    return RedisIdempotencyStore(redis_backend, prefix=unique, clock=clock)
+    return RedisIdempotencyStore(redis_backend, prefix=unique, clock=clock, durability="off")
 
 
 @pytest.mark.parametrize("round_", range(3))

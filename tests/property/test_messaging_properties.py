@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from patterns.clock import ManualClock
 from patterns.messaging import (
-    Backoff,
     Event,
     InMemoryBroker,
     JsonSerde,
@@ -21,6 +20,7 @@ from patterns.messaging import (
     murmur2,
     partition_for,
 )
+from patterns.resilience import Backoff
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -97,7 +97,7 @@ work_op = st.one_of(
 @given(ops=st.lists(work_op, max_size=80), max_attempts=st.integers(1, 4))
 def test_work_queue_each_job_ends_acked_once_or_dead_never_both(ops: list[tuple], max_attempts: int) -> None:
     clock = ManualClock()
-    q = WorkQueue(clock, max_attempts=max_attempts, backoff=Backoff(1.0, 2.0, 8.0), visibility_timeout=10.0)
+    q = WorkQueue(clock, max_attempts=max_attempts, backoff=Backoff.exponential(base=1.0, cap=8.0, jitter="none"), visibility_timeout=10.0)
     held: list = []
     acked: list[int] = []
     put = 0

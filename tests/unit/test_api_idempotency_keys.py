@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from patterns.api import (
@@ -10,19 +12,19 @@ from patterns.api import (
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
     Request,
-    check_key,
     fingerprint,
+    require_key,
 )
 from patterns.clock import ManualClock
 
 
-def test_check_key_accepts_uuids_and_rejects_empty_or_odd_keys() -> None:
-    assert check_key("0b6f6d3c-1f0e-4d8e-9d62-1d2a4c1b9f00")
+def test_require_key_accepts_uuids_and_rejects_empty_or_odd_keys() -> None:
+    assert require_key("0b6f6d3c-1f0e-4d8e-9d62-1d2a4c1b9f00")
     for bad in ("", " ", "a\nb", "é", "k" * 256):
         with pytest.raises(BadRequest, match="Idempotency-Key"):
-            check_key(bad)
+            require_key(bad)
     with pytest.raises(ValueError, match="string"):
-        check_key(42)
+        require_key(42)
 
 
 def test_fingerprint_ignores_key_order_but_not_values_method_or_path() -> None:
@@ -36,9 +38,12 @@ def test_fingerprint_ignores_key_order_but_not_values_method_or_path() -> None:
 
 def test_idempotency_keys_validate_ttl_lease_and_store() -> None:
     store = MemoryIdempotencyStore(ManualClock())
-    for name, kwargs in (("ttl", {"ttl": 0}), ("lease", {"lease": -1}), ("ttl", {"ttl": True})):
+    for name, kwargs in (("ttl", {"ttl": 0}), ("lease", {"lease": -1}), ("ttl", {"ttl": math.inf}),
+                         ("ttl", {"ttl": 1e16}), ("lease", {"lease": math.inf}), ("lease", {"lease": math.nan})):
         with pytest.raises(ValueError, match=name):
             IdempotencyKeys(store, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ttl"):
+        IdempotencyKeys(store, ttl=True)
     with pytest.raises(TypeError, match="store"):
         IdempotencyKeys(object())  # type: ignore[arg-type]
     with pytest.raises(BadRequest):

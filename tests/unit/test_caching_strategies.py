@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_versioned_keys_invalidate_by_bumping(redis, store, clock):
     assert versions.current("item:4") == 1
     assert cache.get("item:4") == 40
     assert redis.exists(cache.entries.value_key("item:4@0"))  # never deleted: ages out
-    assert redis.pttl("v:item:4") > 0  # counters carry a safety expiry too
+    assert redis.pttl(versions.counter_key("item:4")) > 0  # counters carry a safety expiry too
 
 
 def test_read_through_put_writes_around(redis, store, clock):
@@ -149,7 +150,9 @@ def test_xfetch_recomputes_early_in_cache_aside(redis, store, clock):
 @pytest.mark.parametrize(
     ("name", "value", "error", "words"),
     [
-        ("ttl", 0, ValueError, "ttl must be a finite number of seconds > 0"),
+        ("ttl", 0, ValueError, "ttl must be a finite number of seconds in (0, "),
+        ("ttl", 1e300, ValueError, "ttl must be a finite number of seconds"),
+        ("ttl", math.inf, ValueError, "ttl"),
         ("ttl", -1, ValueError, "ttl"),
         ("ttl", math.nan, ValueError, "ttl"),
         ("ttl", "30", TypeError, "ttl"),
@@ -160,12 +163,22 @@ def test_xfetch_recomputes_early_in_cache_aside(redis, store, clock):
         ("safety_margin", 0, ValueError, "safety_margin"),
         ("xfetch", 1.0, TypeError, "xfetch"),
         ("versions", "v", TypeError, "versions"),
+        ("clock", "not a clock", TypeError, "clock must be a Clock"),
+        ("rng", 7, TypeError, "rng must be a random.Random"),
+        ("prefix", "a{b}", ValueError, "prefix"),
+        ("prefix", 42, TypeError, "prefix"),
     ],
 )
 def test_bad_arguments_name_the_parameter(redis, store, clock, name, value, error, words):
     args = {"ttl": 30, name: value}
-    with pytest.raises(error, match=words.replace("[", r"\[").replace(")", r"\)")):
-        CacheAside(redis, store.get, clock=clock, **args)
+    with pytest.raises(error, match=re.escape(words)):
+        CacheAside(redis, store.get, **{"clock": clock, **args})
+
+
+@pytest.mark.parametrize("cache", ["redis://localhost", {"get": None}, 42])
+def test_a_cache_that_is_not_a_redis_client_is_refused(cache, store, clock):
+    with pytest.raises(TypeError, match="cache must be a redis-py client"):
+        CacheAside(cache, store.get, ttl=30, clock=clock)
 
 
 def test_loader_must_be_callable_and_key_a_string(redis, clock, store):

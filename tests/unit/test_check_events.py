@@ -81,3 +81,20 @@ def test_revenue_cases_contain_duplicates() -> None:
     events, _ = chk._revenue_case(random.Random(0))
     ids = [e["event_id"] for e in events]
     assert len(ids) > len(set(ids))
+
+
+def test_dead_letter_outcome_is_measured_on_the_broker() -> None:
+    assert chk.dead_letter_outcome() == {"calls": 11, "dead_lettered": 2, "replayed": 2}
+    assert chk.dead_letter_outcome(records=3, poison=(), flaky=()) == {"calls": 3, "dead_lettered": 0, "replayed": 0}
+    assert chk.dead_letter_outcome(max_attempts=1, flaky=(4,))["dead_lettered"] == 3, "no retry: flaky dies too"
+
+
+def test_dead_letter_checker(capsys: pytest.CaptureFixture[str]) -> None:
+    assert chk.check_dead_letters({"calls": 11, "dead_lettered": 2, "replayed": 2})
+    assert not chk.check_dead_letters({"calls": 11, "dead_lettered": 3, "replayed": 2})
+    assert "succeeds on a retry" in capsys.readouterr().out
+    assert not chk.check_dead_letters({"calls": 11, "dead_lettered": 2, "replayed": 4})
+    assert "replay group commits" in capsys.readouterr().out
+    for wrong in (..., None, (11, 2, 2), {"calls": 11}, {"calls": "11", "dead_lettered": 2, "replayed": 2}):
+        assert not chk.check_dead_letters(wrong)
+    assert "not answered yet" in capsys.readouterr().out

@@ -55,3 +55,12 @@ def test_clear_deletes_only_its_own_keys_even_with_glob_characters(component: st
 
 def test_kafka_names_are_namespaced() -> None:
     assert keys.kafka_name("orders", "bob") == "bob.orders"
+
+
+def test_entities_with_braces_or_empty_keep_one_tag_and_round_trip() -> None:
+    space = KeySpace.of("c", ns="bob")
+    for entity in ["", "%", "{a}b}", "}{", "a%7Bb"]:
+        key = space.key(entity, "gen")
+        tag = key[key.index("{") + 1 : key.index("}")]
+        assert tag and "{" not in tag  # a non-empty tag: the whole entity picks the slot
+        assert space.entity_of(space.key(entity)) == entity

@@ -57,13 +57,15 @@ def test_a_failed_business_transaction_leaves_no_event() -> None:
     assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (0,)
 
 
-def test_seeded_rng_gives_the_same_event_ids_and_sqlite_utils_is_accepted() -> None:
+def test_seeded_outboxes_get_reproducible_yet_unique_event_ids_and_sqlite_utils_is_accepted() -> None:
     a = Outbox(infra.sqlite_db(), rng=random.Random(7))
     b = Outbox(infra.sqlite_db(), rng=random.Random(7))
     for outbox in (a, b):
         with outbox.transaction() as tx:
             outbox.add(tx, "t", {"plain": 1}, key="k")
-    assert a.rows()[0].event_id == b.rows()[0].event_id
+    first, second = a.rows()[0].event_id, b.rows()[0].event_id
+    assert first != second, "two producers seeded alike must not mint the same event id"
+    assert first[:24] == second[:24], "the seeded part (and so the order of ids) is reproducible"
 
 
 def test_outbox_refuses_misuse() -> None:

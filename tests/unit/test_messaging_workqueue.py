@@ -2,23 +2,67 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
 import threading
 
 import pytest
 
 from patterns.clock import ManualClock
-from patterns.messaging import Backoff, WorkQueue
+from patterns.messaging import WorkQueue
+from patterns.resilience import Backoff
 
 
-def test_backoff_grows_exponentially_and_is_capped() -> None:
-    b = Backoff(initial=1.0, factor=2.0, maximum=5.0)
-    assert [b.delay(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]
-    with pytest.raises(ValueError, match="factor must be"):
-        Backoff(factor=0.5)
-    with pytest.raises(ValueError, match="maximum must be"):
-        Backoff(initial=10, maximum=1)
-    with pytest.raises(ValueError, match="failures must be"):
-        b.delay(0)
+def retry_times(q: WorkQueue, clock: ManualClock, attempts: int) -> list[float]:
+    """Fail the only message ``attempts`` times; the clock times of its deliveries."""
+    times = []
+    for _ in range(attempts):
+        while (m := q.get()) is None:
+            clock.set(q.next_available_at())  # type: ignore[arg-type]
+        times.append(clock.now())
+        q.nack(m, error="boom")
+    return times
+
+
+def test_the_queue_uses_the_resilience_backoff_exponential_and_capped() -> None:
+    clock = ManualClock()
+    q = WorkQueue(clock, max_attempts=6, backoff=Backoff.exponential(base=1.0, cap=5.0, jitter="none"))
+    q.put("poison")
+    assert retry_times(q, clock, 6) == [0.0, 1.0, 3.0, 7.0, 12.0, 17.0], "waits 1, 2, 4, 5, 5"
+    default = WorkQueue(clock).backoff
+    assert (default.base, default.cap, default.multiplier, default.jitter) == (1.0, 60.0, 2.0, "none")
+
+
+def test_jittered_backoffs_draw_from_the_queue_rng_within_their_bounds() -> None:
+    for jitter in ("full", "equal", "decorrelated"):
+        backoff = Backoff.exponential(base=1.0, cap=8.0, jitter=jitter)
+        runs = []
+        for _ in range(2):
+            clock = ManualClock()
+            q = WorkQueue(clock, max_attempts=5, backoff=backoff, rng=random.Random(4))
+            q.put("poison")
+            runs.append(retry_times(q, clock, 5))
+        assert runs[0] == runs[1], "a seeded rng gives the same pauses"
+        waits = [b - a for a, b in zip(runs[0], runs[0][1:], strict=False)]
+        previous = backoff.base
+        for n, wait in enumerate(waits):
+            low, high = backoff.bounds(n, previous)
+            assert low <= wait <= high
+            previous = wait
+
+
+def test_one_backoff_for_the_queue_the_retry_policy_and_the_saga_orchestrator() -> None:
+    """Issue 16: the orchestrator used to demand the messaging Backoff (TypeError on this one)."""
+    from patterns.sagas import FaultInjector, FaultPlan, Orchestrator, Order, SagaLog, Shop, order_saga
+
+    clock = ManualClock()
+    shop = Shop(clock=clock, faults=FaultInjector(FaultPlan(reject="shipping", flaky_compensation={"payment": 2})),
+                latency=0.0)
+    log = SagaLog(sqlite3.connect(":memory:"), clock=clock)
+    backoff = Backoff.exponential(base=1.0, cap=30.0, jitter="none")
+    orchestrator = Orchestrator(order_saga(shop), log, clock=clock, backoff=backoff)
+    assert orchestrator.run("o1", Order("o1").data()).state == "CANCELLED"
+    assert clock.now() == pytest.approx(1.0 + 2.0), "two compensation retries, 1 s then 2 s"
 
 
 def test_each_message_goes_to_one_worker_and_ack_removes_it() -> None:
@@ -32,7 +76,7 @@ def test_each_message_goes_to_one_worker_and_ack_removes_it() -> None:
 
 def test_nack_retries_after_backoff_then_dead_letters() -> None:
     clock = ManualClock()
-    q = WorkQueue(clock, max_attempts=3, backoff=Backoff(initial=2.0, factor=3.0, maximum=100.0))
+    q = WorkQueue(clock, max_attempts=3, backoff=Backoff.exponential(base=2.0, cap=100.0, jitter="none", multiplier=3.0))
     q.put("poison")
     retry_times = []
     for attempt in (1, 2, 3):
@@ -51,7 +95,7 @@ def test_nack_retries_after_backoff_then_dead_letters() -> None:
 
 def test_a_vanished_worker_loses_its_message_after_the_visibility_timeout() -> None:
     clock = ManualClock()
-    q = WorkQueue(clock, visibility_timeout=10.0, backoff=Backoff(initial=1.0))
+    q = WorkQueue(clock, visibility_timeout=10.0, backoff=Backoff.exponential(base=1.0, jitter="none"))
     q.put("job")
     slow = q.get("slow")
     assert slow is not None and q.get("fast") is None

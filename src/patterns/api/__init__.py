@@ -22,21 +22,26 @@ from patterns.api.errors import (
 )
 from patterns.api.http import Handler, Request, Response
 from patterns.api.idempotency import (
+    ANONYMOUS,
     Claim,
+    DurabilityWarning,
     IdempotencyKeys,
     IdempotencyStore,
     MemoryIdempotencyStore,
     RedisIdempotencyStore,
-    check_key,
+    assess_durability,
     fingerprint,
     idempotent,
+    principal_of,
+    require_key,
+    scoped_key,
 )
 from patterns.api.pagination import (
     KeysetPaginator,
     OffsetPaginator,
     Page,
-    check_limit,
     create_items_table,
+    require_limit,
     walk_pages,
 )
 from patterns.api.simulation import PagingOutcome, page_through_changing_feed
@@ -55,8 +60,9 @@ __all__ = [
     "ValidationFailed", "is_retryable", "problem_for", "with_problems",
     "Handler", "Request", "Response",
     "Claim", "IdempotencyKeys", "IdempotencyStore", "MemoryIdempotencyStore", "RedisIdempotencyStore",
-    "check_key", "fingerprint", "idempotent",
-    "CursorCodec", "KeysetPaginator", "OffsetPaginator", "Page", "check_limit", "create_items_table",
+    "require_key", "fingerprint", "idempotent", "ANONYMOUS", "DurabilityWarning", "assess_durability",
+    "principal_of", "scoped_key",
+    "CursorCodec", "KeysetPaginator", "OffsetPaginator", "Page", "require_limit", "create_items_table",
     "walk_pages", "PagingOutcome", "page_through_changing_feed",
     "Deprecation", "HeaderVersioning", "QueryVersioning", "UriVersioning", "VersionedRouter",
     "VersionResolver",

@@ -17,6 +17,7 @@ from typing import Any
 
 from patterns.api.http import Handler, Request, Response
 from patterns.errors import (
+    BackendUnavailable,
     BulkheadFull,
     CallTimeout,
     CircuitOpen,
@@ -193,6 +194,9 @@ def problem_for(exc: BaseException, instance: str | None = None) -> Problem:
                        "https://patterns.example/problems/idempotency-key-reused", instance)
     if isinstance(exc, (CircuitOpen, BulkheadFull)):
         return Problem(503, "Service Unavailable", "A dependency is unavailable; try again shortly.",
+                       instance=instance, headers={"Retry-After": "1"})
+    if isinstance(exc, BackendUnavailable):
+        return Problem(503, "Service Unavailable", "A backing store is unreachable; nothing was done. Retry shortly.",
                        instance=instance, headers={"Retry-After": "1"})
     if isinstance(exc, CallTimeout):
         return Problem(504, "Gateway Timeout", "A dependency did not answer in time.", instance=instance)

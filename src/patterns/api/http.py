@@ -33,6 +33,7 @@ class Request:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
     params: Mapping[str, str] = field(default_factory=dict)  # path parameters set by a router
+    principal: str | None = None  # who is calling, set by an authentication layer (e.g. an account id)
 
     def __post_init__(self) -> None:
         if not isinstance(self.method, str) or self.method.upper() not in METHODS:
@@ -41,6 +42,8 @@ class Request:
             raise ValueError(f"path must be a string starting with '/', got {self.path!r}")
         if not isinstance(self.headers, Mapping):
             raise TypeError(f"headers must be a mapping, got {type(self.headers).__name__}")
+        if self.principal is not None and not isinstance(self.principal, str):
+            raise TypeError(f"principal must be a string or None, got {type(self.principal).__name__}")
         object.__setattr__(self, "method", self.method.upper())
 
     def header(self, name: str) -> str | None:

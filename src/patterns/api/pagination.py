@@ -8,29 +8,35 @@ rows after (created_at, id) = (t, 42)". With an index on the sort key it seeks s
 rows that exist throughout a walk are returned exactly once, whatever is inserted or deleted.
 The ``id`` tie-breaker makes the order total: without it, rows sharing a ``created_at`` could be
 split across a page boundary and skipped.
+
+NULL in the sort column: SQL's ``(a, b) < (?, ?)`` is never true when ``a`` is NULL, so a plain
+keyset walk would silently skip every NULL row (and a cursor could not even hold a NULL). The order
+here is SQLite's own: NULL sorts before every value ascending (NULLS FIRST) and after every value
+descending (NULLS LAST), ties broken by ``id``; on a nullable column the paginator writes the
+predicate with ``IS NULL`` branches that follow exactly that order, and the cursor carries NULL as
+``None``. A column declared ``NOT NULL`` keeps the simpler row-value predicate (it uses the index).
+The paginator reads the table's schema at construction and refuses a missing column.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from patterns._validate import require_int, require_number
 from patterns.api.cursor import CursorCodec
+from patterns.api.errors import InvalidCursor
+from patterns.storage import require_sql_name
 
-__all__ = ["Page", "OffsetPaginator", "KeysetPaginator", "check_limit", "walk_pages", "create_items_table"]
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
+__all__ = ["Page", "OffsetPaginator", "KeysetPaginator", "require_limit", "walk_pages", "create_items_table"]
 
 def create_items_table(db: Any, table: str = "items", count: int = 0, step: float = 1.0) -> Any:
     """A table ``(id, created_at, title)`` with an index on (created_at, id), holding ``count`` rows
     created ``step`` seconds apart. Returns the sqlite-utils table."""
-    if not isinstance(table, str) or not _IDENT.match(table):
-        raise ValueError(f"table must be a plain SQL identifier, got {table!r}")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"count must be an integer >= 0, got {count!r}")
+    require_sql_name(table, "table")
+    require_int(count, "count", minimum=0, maximum=10_000_000)
+    require_number(step, "step", minimum=0.0, maximum=1e9)
     t = db[table]
     t.create({"id": int, "created_at": float, "title": str}, pk="id", not_null={"created_at"})
     t.create_index(["created_at", "id"], index_name=f"{table}_by_created")
@@ -38,7 +44,7 @@ def create_items_table(db: Any, table: str = "items", count: int = 0, step: floa
     return t
 
 
-def check_limit(limit: object, max_limit: int) -> int:
+def require_limit(limit: object, max_limit: int) -> int:
     """``limit`` as an int in [1, max_limit], else ValueError/TypeError naming it (a 400 upstream)."""
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise TypeError(f"limit must be an integer in [1, {max_limit}], got {type(limit).__name__}")
@@ -65,12 +71,21 @@ class _Paginator:
 
     def __init__(self, db: Any, table: str, *, descending: bool = True, default_limit: int = 20,
                  max_limit: int = 100, sort_column: str = "created_at") -> None:
-        for name, value in (("table", table), ("sort_column", sort_column)):
-            if not isinstance(value, str) or not _IDENT.match(value):
-                raise ValueError(f"{name} must be a plain SQL identifier, got {value!r}")
-        if isinstance(max_limit, bool) or not isinstance(max_limit, int) or max_limit < 1:
-            raise ValueError(f"max_limit must be an integer >= 1, got {max_limit!r}")
-        self.default_limit = check_limit(default_limit, max_limit)
+        require_sql_name(table, "table")
+        require_sql_name(sort_column, "sort_column")
+        if not callable(getattr(db, "query", None)) or not hasattr(db, "conn"):
+            raise TypeError(f"db must be a sqlite_utils.Database, got {type(db).__name__}")
+        if not isinstance(descending, bool):
+            raise TypeError(f"descending must be a bool, got {type(descending).__name__}")
+        max_limit = require_int(max_limit, "max_limit", minimum=1, maximum=10_000)
+        self.default_limit = require_limit(default_limit, max_limit)
+        columns = {row[1]: bool(row[3]) for row in db.conn.execute(f"PRAGMA table_info({table})")}
+        if not columns:
+            raise ValueError(f"table {table!r} does not exist")
+        for needed in (sort_column, "id"):
+            if needed not in columns:
+                raise ValueError(f"table {table!r} has no column {needed!r} (columns: {sorted(columns)})")
+        self.nullable = not columns[sort_column]  # may the sort column hold NULL?
         self.db, self.table, self.sort_column = db, table, sort_column
         self.descending, self.max_limit = descending, max_limit
         self.visited = 0  # rows the last query examined (counted by a SQL function in its WHERE)
@@ -98,7 +113,7 @@ class OffsetPaginator(_Paginator):
     """``?offset=k&limit=n``: position-based; can skip or repeat rows when the table changes."""
 
     def page(self, offset: int = 0, limit: int | None = None) -> Page:
-        limit = self.default_limit if limit is None else check_limit(limit, self.max_limit)
+        limit = self.default_limit if limit is None else require_limit(limit, self.max_limit)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValueError(f"offset must be an integer >= 0, got {offset!r}")
         rows = self._query("1", [], f"LIMIT {limit + 1} OFFSET {offset}")
@@ -127,20 +142,33 @@ class KeysetPaginator(_Paginator):
         self.scope = f"{table}:{self.sort_column}:{'desc' if self.descending else 'asc'}"
 
     def page(self, cursor: str | None = None, limit: int | None = None) -> Page:
-        limit = self.default_limit if limit is None else check_limit(limit, self.max_limit)
+        limit = self.default_limit if limit is None else require_limit(limit, self.max_limit)
+        params: list[Any] = []
         if cursor is None:
-            where, params = "1", []
+            where = "1"
         else:
             after = self.codec.decode(cursor, self.scope)  # InvalidCursor (400) if forged
             if len(after) != 2:
-                raise ValueError("cursor key must be (sort value, id)")
-            op = "<" if self.descending else ">"
-            where, params = f"({self.sort_column}, id) {op} (?, ?)", list(after)
+                raise InvalidCursor("cursor key must be (sort value, id)")
+            where, params = self._after(after[0], after[1])
         rows = self._query(where, params, f"LIMIT {limit + 1}")  # one extra row: is there more?
         has_more = len(rows) > limit
         items = rows[:limit]
         token = self.codec.encode((items[-1][self.sort_column], items[-1]["id"]), self.scope) if has_more else None
         return Page(items, token, has_more)
+
+    def _after(self, value: Any, last_id: Any) -> tuple[str, list[Any]]:
+        """The WHERE clause for "rows after (value, last_id)" in this paginator's order."""
+        col, op = self.sort_column, ("<" if self.descending else ">")
+        if not self.nullable:
+            return f"({col}, id) {op} (?, ?)", [value, last_id]
+        if self.descending:  # values (descending), then the NULLs (by id descending)
+            if value is None:
+                return f"({col} IS NULL AND id < ?)", [last_id]
+            return f"({col} < ? OR ({col} = ? AND id < ?) OR {col} IS NULL)", [value, value, last_id]
+        if value is None:  # ascending: the NULLs first (by id), then every value
+            return f"(({col} IS NULL AND id > ?) OR {col} IS NOT NULL)", [last_id]
+        return f"({col} > ? OR ({col} = ? AND id > ?))", [value, value, last_id]
 
     def pages(self, limit: int | None = None) -> Iterator[Page]:
         cursor = None

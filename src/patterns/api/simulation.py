@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
+from patterns._validate import require_int, require_one_of
 from patterns.api.cursor import CursorCodec
 from patterns.api.pagination import KeysetPaginator, OffsetPaginator, create_items_table, walk_pages
 from patterns.infra import sqlite_db
@@ -32,30 +33,31 @@ def page_through_changing_feed(kind: Literal["offset", "keyset"], rows: int = 20
                                seed: int = 0) -> PagingOutcome:
     """Walk a newest-first feed of ``rows`` posts while, between page fetches, ``inserts_per_page``
     new posts arrive at the head and ``deletes_per_page`` random posts are deleted."""
-    if kind not in ("offset", "keyset"):
-        raise ValueError(f"kind must be 'offset' or 'keyset', got {kind!r}")
-    for name, value in (("rows", rows), ("inserts_per_page", inserts_per_page),
-                        ("deletes_per_page", deletes_per_page), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    require_one_of(kind, "kind", ("offset", "keyset"))
+    require_int(rows, "rows", minimum=0, maximum=100_000)
+    require_int(limit, "limit", minimum=1, maximum=1000)
+    for name, value in (("inserts_per_page", inserts_per_page), ("deletes_per_page", deletes_per_page)):
+        require_int(value, name, minimum=0, maximum=1000)
+    require_int(seed, "seed", minimum=0, maximum=2**63 - 1)
     rng = random.Random(seed)
     db = sqlite_db()
     table = create_items_table(db, "feed", rows)
-    state = {"next_id": rows + 1, "deleted": set()}
+    next_id = [rows + 1]  # the id of the next post to arrive
+    deleted: set[int] = set()
 
     def between(_page: int) -> None:
         for _ in range(inserts_per_page):
-            new_id = state["next_id"]
+            new_id = next_id[0]
             table.insert({"id": new_id, "created_at": float(new_id), "title": f"item {new_id}"})
-            state["next_id"] = new_id + 1
+            next_id[0] = new_id + 1
         alive = [r["id"] for r in db.query("SELECT id FROM feed WHERE id <= ? ORDER BY id", [rows])]
         for victim in rng.sample(alive, min(deletes_per_page, len(alive))):
             table.delete(victim)
-            state["deleted"].add(victim)
+            deleted.add(victim)
 
     pager = (OffsetPaginator(db, "feed", max_limit=1000) if kind == "offset"
              else KeysetPaginator(db, "feed", CursorCodec(b"simulation-secret-key"), max_limit=1000))
     pages = walk_pages(pager, limit, between)
     seen = [i for page in pages for i in page]
-    survivors = set(range(1, rows + 1)) - state["deleted"]
+    survivors = set(range(1, rows + 1)) - deleted
     return PagingOutcome(len(seen), len(seen) - len(set(seen)), len(survivors - set(seen)), len(pages))

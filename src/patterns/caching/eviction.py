@@ -8,8 +8,10 @@ capacity the simulator counts the same hits as ``CacheAside`` on Redis.
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Iterable
+
+from patterns._validate import require_int, require_number, require_one_of, require_optional_seconds
 
 __all__ = ["SimulatedCache", "simulate_hit_ratio"]
 
@@ -21,46 +23,58 @@ class SimulatedCache:
 
     LRU evicts the least recently used key; LFU the least frequently used (ties: least recently
     used among them). An entry expires ``ttl`` seconds after its fill; an expired entry is a miss
-    and its frequency restarts, as Redis forgets a deleted key's LFU counter.
+    and its frequency restarts, as Redis forgets a deleted key's LFU counter. Expired entries are
+    purged as time passes (``expired`` counts them), as Redis's active expiry reclaims them: they
+    never hold a slot that a live key needs, so with a TTL the policy only ever evicts live keys.
+    (Without the purge, LFU keeps once-popular expired keys in its high-frequency buckets and
+    evicts live keys instead: on a Zipf 0.9 workload with TTL 60 s and 200 slots the hit ratio
+    drops noticeably, which is a flaw of the model, not of LFU.)
+
+    Requests must come in time order (``now`` never decreases).
     """
 
     def __init__(self, capacity: int | None, policy: str = "lru", ttl: float | None = None) -> None:
-        if capacity is not None and (isinstance(capacity, bool) or not isinstance(capacity, int)):
-            raise TypeError(f"capacity must be an int or None, got {type(capacity).__name__}")
-        if capacity is not None and capacity < 1:
-            raise ValueError(f"capacity must be an integer >= 1 or None, got {capacity}")
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-        if ttl is not None and not (isinstance(ttl, (int, float)) and ttl > 0):
-            raise ValueError(f"ttl must be a number > 0 or None, got {ttl!r}")
+        if capacity is not None:
+            require_int(capacity, "capacity", minimum=1, maximum=10_000_000)
         self.capacity = capacity
-        self.policy = policy
-        self.ttl = ttl
+        self.policy = require_one_of(policy, "policy", POLICIES)
+        self.ttl = require_optional_seconds(ttl, "ttl")
         self.expires: dict[str, float] = {}
         self._lru: OrderedDict[str, None] = OrderedDict()
         self._freq: dict[str, int] = {}
         self._buckets: defaultdict[int, OrderedDict[str, None]] = defaultdict(OrderedDict)
         self._min_freq = 0
-        self.hits = self.misses = self.evictions = 0
+        self._fills: deque[tuple[float, str]] = deque()  # (expires, key) in fill order = expiry order
+        self.hits = self.misses = self.evictions = self.expired = 0
 
     def __len__(self) -> int:
         return len(self.expires)
 
     def access(self, key: str, now: float = 0.0) -> bool:
+        self._purge(now)
         expires = self.expires.get(key)
         if expires is not None and now < expires:
             self.hits += 1
             self._touch(key)
             return True
         self.misses += 1
-        if expires is not None:
-            self._remove(key)
         if self.capacity is not None and len(self.expires) >= self.capacity:
             self._remove(self._victim())
             self.evictions += 1
         self.expires[key] = now + self.ttl if self.ttl is not None else float("inf")
+        if self.ttl is not None:
+            self._fills.append((self.expires[key], key))
         self._add(key)
         return False
+
+    def _purge(self, now: float) -> None:
+        """Drop every entry whose expiry has passed (a constant TTL keeps fills in expiry order)."""
+        fills = self._fills
+        while fills and fills[0][0] <= now:
+            expires, key = fills.popleft()
+            if self.expires.get(key) == expires:  # not refilled since
+                self._remove(key)
+                self.expired += 1
 
     def _touch(self, key: str) -> None:
         if self.policy == "lru":
@@ -111,6 +125,7 @@ def simulate_hit_ratio(
     policy: str = "lru",
 ) -> float:
     """Replay ``keys`` one every ``interval`` seconds through a ``SimulatedCache``; the hit ratio."""
+    require_number(interval, "interval", minimum=0.0, maximum=3600.0)
     cache = SimulatedCache(capacity, policy, ttl)
     for i, key in enumerate(keys):
         cache.access(key, i * interval)

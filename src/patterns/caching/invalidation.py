@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from patterns.caching.core import check_ttl
+from patterns._validate import require_callable, require_mapping, require_seconds
+from patterns.caching.core import keyspace_of, require_redis
+from patterns.infra import redis_errors
+from patterns.keys import KeySpace
 
 __all__ = ["VersionedKeys", "EventInvalidator", "Invalidatable"]
 
@@ -27,26 +30,36 @@ class VersionedKeys:
     Counters are metadata that must outlive every entry written under them (a counter that vanished
     would restart at 0 and could resurrect an old ``key@0`` entry), so each access refreshes their
     Redis expiry to ``counter_ttl`` seconds; keep it above the caches' ``ttl + safety_margin``.
+    Counters live in the ``KeySpace`` named by ``prefix`` (namespaced, one hash tag per key).
     """
 
-    def __init__(self, redis: Any, *, prefix: str = "ver:", counter_ttl: float = 7 * 86400.0) -> None:
-        if not isinstance(prefix, str) or not prefix:
-            raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-        self.redis = redis
-        self.prefix = prefix
-        self.counter_ttl = check_ttl(counter_ttl, "counter_ttl")
+    def __init__(self, redis: Any, *, prefix: str | KeySpace = "ver", counter_ttl: float = 7 * 86400.0) -> None:
+        self.redis = require_redis(redis, "redis")
+        self.keys = keyspace_of(prefix)
+        self.counter_ttl = require_seconds(counter_ttl, "counter_ttl")
         self._px = int(self.counter_ttl * 1000)
 
+    def counter_key(self, key: str) -> str:
+        """The Redis key of ``key``'s version counter."""
+        return self.keys.key(key)
+
     def current(self, key: str) -> int:
-        raw = self.redis.getex(self.prefix + key, px=self._px)
+        with redis_errors(action="read a version from"):
+            raw = self.redis.getex(self.counter_key(key), px=self._px)
         return 0 if raw is None else int(raw)
 
     def bump(self, key: str) -> int:
         """Move ``key`` to a new version (the old entry becomes unreachable); returns it."""
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.incr(self.prefix + key)
-        pipe.pexpire(self.prefix + key, self._px)
-        return int(pipe.execute()[0])
+        with redis_errors(action="bump a version on"):
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.incr(self.counter_key(key))
+            pipe.pexpire(self.counter_key(key), self._px)
+            return int(pipe.execute()[0])
+
+    def clear(self) -> int:
+        """Delete every counter of this ``KeySpace`` (glob-safe); returns how many."""
+        with redis_errors(action="clear versions on"):
+            return self.keys.clear(self.redis)
 
     def storage_key(self, key: str, version: int | None = None) -> str:
         return f"{key}@{self.current(key) if version is None else version}"
@@ -68,9 +81,7 @@ class EventInvalidator:
     """
 
     def __init__(self, key_of: Callable[[Mapping[str, Any]], Any] = _key_from_event) -> None:
-        if not callable(key_of):
-            raise TypeError(f"key_of must be callable, got {type(key_of).__name__}")
-        self.key_of = key_of
+        self.key_of = require_callable(key_of, "key_of")
         self.caches: list[Invalidatable] = []
         self.events = 0
         self.invalidations = 0
@@ -82,8 +93,7 @@ class EventInvalidator:
 
     def handle(self, event: Mapping[str, Any]) -> list[str]:
         """Invalidate the event's keys in every subscribed cache; returns the keys."""
-        if not isinstance(event, Mapping):
-            raise TypeError(f"event must be a mapping, got {type(event).__name__}")
+        require_mapping(event, "event")
         named = self.key_of(event)
         keys: list[str] = [] if named is None else [named] if isinstance(named, str) else list(named)
         for key in keys:

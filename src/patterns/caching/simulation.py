@@ -16,6 +16,7 @@ import bisect
 import random
 from dataclasses import dataclass, field
 
+from patterns._validate import require_int, require_number, require_one_of, require_seconds
 from patterns.caching.stampede import XFetch
 from patterns.caching.store import SlowStore
 from patterns.caching.strategies import WriteBehind
@@ -24,6 +25,7 @@ from patterns.clock import ManualClock
 __all__ = ["StampedeResult", "simulate_stampede", "STRATEGIES", "write_behind_exposure"]
 
 STRATEGIES = ("none", "single_flight", "xfetch")
+MAX_REQUESTS = 2_000_000  # a simulation replays every request: keep a run under a few seconds
 
 
 @dataclass
@@ -41,11 +43,14 @@ def simulate_stampede(
     beta: float = 1.0, seed: int = 0,
 ) -> StampedeResult:
     """Replay ``rate`` requests/s for ``duration`` s against one key, warm at t=0 with ``ttl`` left."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    for name, value in (("rate", rate), ("cost", cost), ("ttl", ttl), ("duration", duration)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a number > 0, got {value!r}")
+    require_one_of(strategy, "strategy", STRATEGIES)
+    rate = require_number(rate, "rate", minimum=0.0, maximum=100_000.0, strict_min=True)
+    cost = require_seconds(cost, "cost", maximum=3600.0)
+    ttl = require_seconds(ttl, "ttl")
+    duration = require_seconds(duration, "duration", maximum=86_400.0)
+    if rate * duration > MAX_REQUESTS:
+        raise ValueError(f"rate * duration must be at most {MAX_REQUESTS:,} requests, got {rate * duration:,.0f}")
+    require_int(seed, "seed", minimum=0, maximum=2**63 - 2)
     rng = random.Random(seed)
     xfetch = XFetch(beta, random.Random(seed + 1))
     result = StampedeResult(strategy)
@@ -75,6 +80,12 @@ def write_behind_exposure(flush_every: float, rate: float = 50.0, seconds: float
     """The most acknowledged writes a crash could lose: ``WriteBehind`` fed ``rate`` distinct
     writes/s for ``seconds`` on a ``ManualClock``, worst moment chosen (just before a flush)."""
     from patterns import infra
+
+    flush_every = require_seconds(flush_every, "flush_every", maximum=86_400.0)
+    rate = require_number(rate, "rate", minimum=0.0, maximum=10_000.0, strict_min=True)
+    seconds = require_seconds(seconds, "seconds", maximum=3600.0)
+    if rate * seconds > 100_000:
+        raise ValueError(f"rate * seconds must be at most 100,000 writes, got {rate * seconds:,.0f}")
 
     clock = ManualClock()
     cache = WriteBehind(infra.redis_client(url="", fresh=True), SlowStore(clock, query_cost=0.0), ttl=600,

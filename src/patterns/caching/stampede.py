@@ -20,6 +20,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from patterns._validate import require_callable, require_instance, require_number, require_text
+
 __all__ = ["SingleFlight", "XFetch"]
 
 T = TypeVar("T")
@@ -47,23 +49,27 @@ class SingleFlight:
         self.shared = 0
 
     def do(self, key: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` unless a flight for ``key`` is running; then wait for its result."""
+        require_text(key, "key", min_length=0, max_length=1_000_000)
+        require_callable(fn, "fn")
         with self._lock:
-            flight = self._flights.get(key)
-            leader = flight is None
-            if leader:
+            found = self._flights.get(key)
+            if found is None:
                 flight = self._flights[key] = _Flight()
                 self.calls += 1
             else:
+                flight = found
                 flight.waiters += 1
                 self.shared += 1
-        assert flight is not None
-        if not leader:
+        if found is not None:
             flight.done.wait()
             if flight.error is not None:
                 raise flight.error
-            return flight.result
+            result: T = flight.result
+            return result
         try:
-            flight.result = fn()
+            value = fn()
+            flight.result = value
         except BaseException as exc:
             flight.error = exc
             raise
@@ -71,7 +77,7 @@ class SingleFlight:
             with self._lock:
                 del self._flights[key]
             flight.done.set()
-        return flight.result
+        return value
 
     def waiters(self, key: str) -> int:
         """How many callers are waiting on the flight for ``key`` right now (0 if none)."""
@@ -86,22 +92,27 @@ class XFetch:
     ``u`` is uniform in (0, 1], so ``-ln(u)`` is an exponential random variable: most readers see a
     small head start, a few see a large one. ``beta`` > 1 favours earlier recomputation, < 1 later;
     ``beta = 1`` is the paper's optimum. With ``delta = 0`` it never fires early.
+
+    ``rng`` defaults to a ``random.Random()`` seeded by the operating system, per instance: with a
+    fixed seed every server would draw the same head starts in the same order and recompute at the
+    same moment, the stampede XFetch exists to prevent. Pass a seeded ``rng`` to replay a run.
     """
 
     def __init__(self, beta: float = 1.0, rng: random.Random | None = None) -> None:
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)):
-            raise TypeError(f"beta must be a number, got {type(beta).__name__}")
-        if not math.isfinite(beta) or beta <= 0:
-            raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
-        self.beta = float(beta)
-        self.rng = rng if rng is not None else random.Random(0)
+        self.beta = require_number(beta, "beta", minimum=0.0, maximum=1e6, strict_min=True)
+        if rng is not None:
+            require_instance(rng, "rng", random.Random, what="a random.Random or None")
+        self.rng = rng if rng is not None else random.Random()
         self._lock = threading.Lock()
 
     def head_start(self, delta: float, u: float | None = None) -> float:
         """How many seconds before expiry this reader would recompute: ``-delta*beta*ln(u)``."""
+        delta = require_number(delta, "delta", minimum=0.0)
         if u is None:
             with self._lock:
                 u = 1.0 - self.rng.random()  # in (0, 1]: ln(0) is undefined
+        if isinstance(u, bool) or not isinstance(u, (int, float)):
+            raise TypeError(f"u must be a number in (0, 1], got {type(u).__name__}")
         if not 0.0 < u <= 1.0:
             raise ValueError(f"u must be in (0, 1], got {u!r}")
         return -delta * self.beta * math.log(u)

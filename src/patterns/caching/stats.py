@@ -3,7 +3,8 @@
 A hit ratio alone hides the cost side: ``loads`` is how many times the source of truth was asked,
 ``stale_reads`` how many hits served a value that differed from the source at that moment (only
 counted when the cache was given an ``audit`` oracle; for write-behind the cache is *ahead* of the
-source rather than behind it), ``refused_fills`` how many fills a lease turned away.
+source rather than behind it), ``refused_fills`` how many fills a lease turned away, ``fallbacks`` how many reads were served
+straight from the source because Redis could not be reached.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class CacheStats:
     refused_fills: int = 0
     early_recomputes: int = 0
     invalidations: int = 0
+    fallbacks: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, amount: int = 1) -> None:

@@ -9,13 +9,14 @@ without cost or counting: it is the oracle a lab uses to detect stale reads, not
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
 from collections.abc import Iterable
 from typing import Any
 
+from patterns._validate import require_instance, require_seconds, require_text
 from patterns.clock import Clock, ManualClock
+from patterns.storage import require_sql_name
 
 __all__ = ["SlowStore"]
 
@@ -27,19 +28,18 @@ class SlowStore:
         self, clock: Clock | None = None, *, query_cost: float = 0.005, path: str | None = None,
         table: str = "items",
     ) -> None:
-        if isinstance(query_cost, bool) or not isinstance(query_cost, (int, float)):
-            raise TypeError(f"query_cost must be a number of seconds, got {type(query_cost).__name__}")
-        if not math.isfinite(query_cost) or query_cost < 0:
-            raise ValueError(f"query_cost must be a finite number of seconds >= 0, got {query_cost!r}")
-        if not isinstance(table, str) or not table.isidentifier():
-            raise ValueError(f"table must be an identifier, got {table!r}")
+        self.query_cost = require_seconds(query_cost, "query_cost", positive=False, maximum=3600.0)
+        require_sql_name(table, "table")
+        if path is not None:
+            require_text(path, "path")
+        if clock is not None:
+            require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
         import sqlite_utils
 
-        self.clock = clock if clock is not None else ManualClock()
-        self.query_cost = float(query_cost)
+        self.clock: Clock = clock if clock is not None else ManualClock()
         conn = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
-        self.table = self.db[table]
+        self.table = self.db.table(table)
         if not self.table.exists():
             self.table.create({"key": str, "value": str, "version": int}, pk="key")
         self._lock = threading.Lock()
@@ -113,7 +113,7 @@ class SlowStore:
 
     def __len__(self) -> int:
         with self._lock:
-            return self.table.count
+            return int(self.table.count)
 
     def reset_counts(self) -> None:
         with self._lock:

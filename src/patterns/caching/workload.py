@@ -7,8 +7,9 @@ Key of rank ``r`` (1-based) is requested with probability proportional to ``1 / 
 from __future__ import annotations
 
 import itertools
-import math
 import random
+
+from patterns._validate import require_instance, require_int, require_number
 
 __all__ = ["ZipfWorkload"]
 
@@ -17,17 +18,9 @@ class ZipfWorkload:
     """``sample(n)`` draws ``n`` keys ``item:<rank>``; the same seed gives the same keys."""
 
     def __init__(self, n_keys: int, skew: float = 1.0, seed: int = 0) -> None:
-        if isinstance(n_keys, bool) or not isinstance(n_keys, int):
-            raise TypeError(f"n_keys must be an int, got {type(n_keys).__name__}")
-        if n_keys < 1:
-            raise ValueError(f"n_keys must be an integer >= 1, got {n_keys}")
-        if isinstance(skew, bool) or not isinstance(skew, (int, float)):
-            raise TypeError(f"skew must be a number, got {type(skew).__name__}")
-        if not math.isfinite(skew) or skew < 0:
-            raise ValueError(f"skew must be a finite number >= 0, got {skew!r}")
-        self.n_keys = n_keys
-        self.skew = float(skew)
-        self.seed = seed
+        self.n_keys = require_int(n_keys, "n_keys", minimum=1, maximum=1_000_000)
+        self.skew = require_number(skew, "skew", minimum=0.0, maximum=10.0)
+        self.seed = require_int(seed, "seed", minimum=0, maximum=2**63 - 1)
         weights = [1.0 / (rank**self.skew) for rank in range(1, n_keys + 1)]
         total = sum(weights)
         self.probabilities = [w / total for w in weights]
@@ -36,11 +29,12 @@ class ZipfWorkload:
 
     def sample(self, n: int, rng: random.Random | None = None) -> list[str]:
         """``n`` keys drawn with Zipf probabilities (from ``random.Random(seed)`` unless given)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"n must be an integer >= 0, got {n!r}")
+        require_int(n, "n", minimum=0, maximum=10_000_000)
+        if rng is not None:
+            require_instance(rng, "rng", random.Random, what="a random.Random or None")
         rng = rng if rng is not None else random.Random(self.seed)
         return rng.choices(self.keys, cum_weights=self._cum, k=n)
 
     def top_share(self, k: int) -> float:
         """The fraction of requests that go to the ``k`` most popular keys."""
-        return sum(self.probabilities[: max(0, k)])
+        return float(sum(self.probabilities[: max(0, k)]))

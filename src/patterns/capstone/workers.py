@@ -32,7 +32,7 @@ from patterns.capstone.prefs import PreferenceCache
 from patterns.capstone.providers import ProviderError, SimulatedProvider
 from patterns.clock import Clock
 from patterns.errors import CircuitOpen
-from patterns.messaging import IdempotentConsumer, InMemoryBroker, Record
+from patterns.messaging import Broker, IdempotentConsumer, Record
 from patterns.resilience import Backoff, CircuitBreaker, Fallback, StateChange, WindowSpec
 from patterns.storage import transaction
 
@@ -88,7 +88,7 @@ class ChannelWorker:
     def __init__(
         self,
         channel: str,
-        broker: InMemoryBroker,
+        broker: Broker,
         providers: list[SimulatedProvider],
         prefs: PreferenceCache,
         *,

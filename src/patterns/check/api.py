@@ -59,7 +59,7 @@ def _walk(next_page: Callable[..., Any], seed: int) -> tuple[list[int], set[int]
     rng = random.Random(seed)
     table = _rows(rng, 25, 1)
     original = {r["id"] for r in table}
-    next_id, after, seen = 100, None, []
+    next_id, after, seen = 100, None, []  # type: tuple[int, tuple[float, int] | None, list[int]]
     for _ in range(200):
         page = next_page(_ordered(table), after, 4)
         if not isinstance(page, list) or not all(isinstance(r, dict) for r in page):

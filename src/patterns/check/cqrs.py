@@ -6,12 +6,13 @@ import contextlib
 import functools
 import random
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from patterns.check import is_unanswered, report
 from patterns.clock import ManualClock
 from patterns.cqrs.commands import DomainError
 from patterns.cqrs.projector import Projector
-from patterns.cqrs.simulation import random_commands, simulate_lag
+from patterns.cqrs.simulation import LagTrace, random_commands, simulate_lag
 from patterns.cqrs.stores import SQLiteReadStore
 from patterns.cqrs.write_model import WriteModel
 from patterns.messaging import Event
@@ -19,8 +20,8 @@ from patterns.messaging import Event
 __all__ = ["check_status_counts", "check_burst_backlog", "check_redelivery", "BURST", "EXERCISE_BURST"]
 
 # the scenario of exercise 2: 10 commands/s, a burst of 90/s from t=2 s to t=6 s, projector 30 events/s
-BURST = {"command_rate": 10, "projector_rate": 30, "seconds": 25, "burst": (2, 6, 90)}  # the lab's worked example
-EXERCISE_BURST = {"command_rate": 10, "projector_rate": 30, "seconds": 25, "burst": (2, 8, 60)}  # exercise 2
+BURST: dict[str, Any] = {"command_rate": 10, "projector_rate": 30, "seconds": 25, "burst": (2, 6, 90)}  # lab
+EXERCISE_BURST: dict[str, Any] = {"command_rate": 10, "projector_rate": 30, "seconds": 25, "burst": (2, 8, 60)}
 
 
 def _history(seed: int, n: int) -> WriteModel:
@@ -33,7 +34,7 @@ def _history(seed: int, n: int) -> WriteModel:
 
 
 @functools.lru_cache(maxsize=1)
-def _burst_trace():  # deterministic, so computing it once per process is enough
+def _burst_trace() -> LagTrace:  # deterministic, so computing it once per process is enough
     return simulate_lag(**EXERCISE_BURST)
 
 

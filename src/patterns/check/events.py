@@ -10,10 +10,21 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from patterns.check import is_unanswered, report
+from patterns.check import NOT_ANSWERED, is_unanswered, report
 from patterns.clock import ManualClock
 
-__all__ = ["idle_members", "check_idle_members", "check_in_order_per_key", "check_revenue_projection"]
+__all__ = [
+    "idle_members",
+    "check_idle_members",
+    "check_in_order_per_key",
+    "check_revenue_projection",
+    "DLQ_RECORDS",
+    "DLQ_POISON",
+    "DLQ_FLAKY",
+    "DLQ_MAX_ATTEMPTS",
+    "dead_letter_outcome",
+    "check_dead_letters",
+]
 
 
 def idle_members(partitions: int, members: int) -> int:
@@ -131,3 +142,82 @@ def check_revenue_projection(fn: Callable[[Sequence[dict[str, Any]]], dict[str, 
                                 "and count only OrderPlaced events")
             break
     return report(title, problems, "Replay + dedup by event id rebuilds the same state every time.")
+
+
+# --- exercise 4: poison records, the dead-letter topic and its replay ---------------------------
+
+DLQ_RECORDS = 6  # payments p1..p6 on a one-partition topic
+DLQ_POISON = (2, 5)  # these fail every time (a field the handler cannot parse)
+DLQ_FLAKY = (4,)  # these fail once (a timeout), then succeed
+DLQ_MAX_ATTEMPTS = 3
+
+
+def dead_letter_outcome(
+    records: int = DLQ_RECORDS,
+    poison: Sequence[int] = DLQ_POISON,
+    flaky: Sequence[int] = DLQ_FLAKY,
+    max_attempts: int = DLQ_MAX_ATTEMPTS,
+) -> dict[str, int]:
+    """Run the exercise's scenario on an ``InMemoryBroker`` and count what happened.
+
+    ``calls``: handler calls by ``process_with_retries``; ``dead_lettered``: records moved to the
+    dead-letter topic; ``replayed``: records the fixed consumer receives when the dead-letter topic
+    is replayed twice with the same replay group.
+    """
+    from patterns.messaging import InMemoryBroker, Record, drain, process_with_retries, replay_dead_letters
+
+    broker = InMemoryBroker(clock=ManualClock())
+    broker.create_topic("payments", partitions=1)
+    broker.publish_many("payments", [(f"p{n}", {"n": n}) for n in range(1, records + 1)])
+    calls = 0
+    failures_left = {n: 1 for n in flaky}
+
+    def handle(record: Record) -> None:
+        nonlocal calls
+        calls += 1
+        n = record.value["n"]
+        if n in poison:
+            raise ValueError("cannot parse the amount")
+        if failures_left.get(n, 0):
+            failures_left[n] -= 1
+            raise TimeoutError("the bank did not answer in time")
+
+    consumer = broker.subscribe("payments", group="payments")
+    stats = process_with_retries(consumer, handle, broker, max_attempts=max_attempts)
+    consumer.close()
+    fixed = broker.subscribe("payments", group="payments-fixed", start="latest")
+    for _ in range(2):  # an operator runs the replay twice: the replay group remembers
+        replay_dead_letters(broker, "payments.DLT", group="dlt-replay")
+    return {"calls": calls, "dead_lettered": stats.dead_lettered, "replayed": len(drain(fixed))}
+
+
+def check_dead_letters(answer: object) -> bool:
+    """Exercise: predict handler calls, dead letters and replayed records for the scenario above."""
+    title = "poison records and the dead-letter topic"
+    if is_unanswered(answer):
+        return report(title, [NOT_ANSWERED])
+    keys = ("calls", "dead_lettered", "replayed")
+    if not isinstance(answer, dict) or set(answer) != set(keys):
+        return report(title, [f"answer_dlq must be a dict with the keys {list(keys)}, got {answer!r}"])
+    if not all(isinstance(answer[k], int) and not isinstance(answer[k], bool) for k in keys):
+        return report(title, ["each value of answer_dlq must be an integer"])
+    want = dead_letter_outcome()
+    hints = {
+        "calls": f"each poison record is tried {DLQ_MAX_ATTEMPTS} times, a flaky one until it succeeds, "
+        "the others once",
+        "dead_lettered": "only records that fail on every attempt are dead-lettered; a record that "
+        "succeeds on a retry is not",
+        "replayed": "the replay group commits how far it got: a second run replays only dead letters "
+        "that arrived since",
+    }
+    problems = []
+    for key in keys:
+        if answer[key] != want[key]:
+            problems.append(f"{key}: {answer[key]} is not it")
+            problems.append(f"hint: {hints[key]}")
+    return report(
+        title,
+        problems,
+        f"{want['calls']} calls, {want['dead_lettered']} dead letters, {want['replayed']} replayed once the "
+        "bug is fixed.",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from patterns._validate import require_int, require_text
 from patterns.errors import PatternError
 
 __all__ = [
@@ -59,27 +60,17 @@ class InvalidTransition(DomainError):
     """The order's status does not allow this command (e.g. AddItem on a confirmed order)."""
 
 
-def _check_id(value: object, name: str) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    if not value or len(value) > MAX_ID_LENGTH or not all(c.isalnum() or c in "-_." for c in value):
+def _require_id(value: object, name: str) -> None:
+    text = require_text(value, name, max_length=MAX_ID_LENGTH)
+    if not all(c.isalnum() or c in "-_." for c in text):
         raise ValueError(
             f"{name} must be 1-{MAX_ID_LENGTH} characters of letters, digits, '-', '_', '.', got {value!r}"
         )
 
 
-def _check_text(value: object, name: str, max_length: int = 200) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    if not value.strip() or len(value) > max_length:
+def _require_words(value: object, name: str, max_length: int = 200) -> None:
+    if not require_text(value, name, max_length=max_length).strip():
         raise ValueError(f"{name} must be a non-blank string of at most {max_length} characters, got {value!r}")
-
-
-def _check_int(value: object, name: str, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer in [{low}, {high}], got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value}")
 
 
 @dataclass(frozen=True)
@@ -93,8 +84,8 @@ class RegisterCustomer(Command):
     name: str
 
     def __post_init__(self) -> None:
-        _check_id(self.customer_id, "customer_id")
-        _check_text(self.name, "name")
+        _require_id(self.customer_id, "customer_id")
+        _require_words(self.name, "name")
 
 
 @dataclass(frozen=True)
@@ -105,8 +96,8 @@ class RenameCustomer(Command):
     name: str
 
     def __post_init__(self) -> None:
-        _check_id(self.customer_id, "customer_id")
-        _check_text(self.name, "name")
+        _require_id(self.customer_id, "customer_id")
+        _require_words(self.name, "name")
 
 
 @dataclass(frozen=True)
@@ -115,8 +106,8 @@ class CreateOrder(Command):
     customer_id: str
 
     def __post_init__(self) -> None:
-        _check_id(self.order_id, "order_id")
-        _check_id(self.customer_id, "customer_id")
+        _require_id(self.order_id, "order_id")
+        _require_id(self.customer_id, "customer_id")
 
 
 @dataclass(frozen=True)
@@ -129,10 +120,10 @@ class AddItem(Command):
     price_cents: int
 
     def __post_init__(self) -> None:
-        _check_id(self.order_id, "order_id")
-        _check_id(self.sku, "sku")
-        _check_int(self.quantity, "quantity", 1, MAX_QUANTITY)
-        _check_int(self.price_cents, "price_cents", 0, MAX_PRICE_CENTS)
+        _require_id(self.order_id, "order_id")
+        _require_id(self.sku, "sku")
+        require_int(self.quantity, "quantity", minimum=1, maximum=MAX_QUANTITY)
+        require_int(self.price_cents, "price_cents", minimum=0, maximum=MAX_PRICE_CENTS)
 
 
 @dataclass(frozen=True)
@@ -140,7 +131,7 @@ class ConfirmOrder(Command):
     order_id: str
 
     def __post_init__(self) -> None:
-        _check_id(self.order_id, "order_id")
+        _require_id(self.order_id, "order_id")
 
 
 @dataclass(frozen=True)
@@ -149,5 +140,5 @@ class CancelOrder(Command):
     reason: str = "customer request"
 
     def __post_init__(self) -> None:
-        _check_id(self.order_id, "order_id")
-        _check_text(self.reason, "reason")
+        _require_id(self.order_id, "order_id")
+        _require_words(self.reason, "reason")

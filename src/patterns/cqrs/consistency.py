@@ -9,6 +9,11 @@ model without waiting: only the session that wrote pays.
 
 Guarantee: the answer reflects every event up to ``after`` (from either source). Not guaranteed:
 that the read model is fresh for anyone else.
+
+Which clock: ``SystemClock`` (monotonic) by default. Here the clock only measures how long *this*
+reader has waited (``timeout``, ``poll_interval``), never a time shared with another process, and a
+monotonic clock cannot be stepped by NTP in the middle of a wait. Positions, not timestamps, say
+whether the read model has caught up.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from patterns._validate import require_callable, require_instance, require_int, require_seconds, require_text
 from patterns.clock import Clock, SystemClock
 from patterns.cqrs.projections import ORDER_SUMMARIES
 from patterns.cqrs.stores import ReadStore
@@ -35,15 +41,6 @@ class ConsistentRead:
     checkpoint: int
 
 
-def _check_seconds(value: object, name: str, minimum_exclusive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if value < 0 or (minimum_exclusive and value == 0) or value != value:
-        bound = "> 0" if minimum_exclusive else ">= 0"
-        raise ValueError(f"{name} must be a number of seconds {bound}, got {value!r}")
-    return float(value)
-
-
 class ReadYourWrites:
     """Reads an order summary that is at least as new as a given command's position."""
 
@@ -58,20 +55,22 @@ class ReadYourWrites:
         poll_interval: float = 0.05,
         on_wait: Callable[[], object] | None = None,
     ) -> None:
-        self.write_model = write_model
-        self.store = store
-        self.projector_name = projector_name
-        self.clock = clock if clock is not None else SystemClock()
-        self.timeout = _check_seconds(timeout, "timeout", minimum_exclusive=False)
-        self.poll_interval = _check_seconds(poll_interval, "poll_interval", minimum_exclusive=True)
+        self.write_model = require_instance(write_model, "write_model", WriteModel)
+        self.store = require_instance(store, "store", ReadStore)
+        self.projector_name = require_text(projector_name, "projector_name", max_length=200)
+        self.clock: Clock = (require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
+                             if clock is not None else SystemClock())
+        self.timeout = require_seconds(timeout, "timeout", positive=False, maximum=3600.0)
+        self.poll_interval = require_seconds(poll_interval, "poll_interval", maximum=3600.0)
+        if on_wait is not None:
+            require_callable(on_wait, "on_wait")
         self.on_wait = on_wait  # called each time we wait: lets a simulation run the projector
         self.fallbacks = 0
         self.fresh_reads = 0
 
     def wait_for(self, position: int) -> tuple[bool, float]:
         """Wait until the checkpoint >= ``position`` or ``timeout`` passed; (caught_up, waited)."""
-        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-            raise ValueError(f"position must be an integer >= 0, got {position!r}")
+        require_int(position, "position", minimum=0, maximum=2**63 - 1)
         waited = 0.0
         while self.store.checkpoint(self.projector_name).position < position:
             if waited >= self.timeout:

@@ -84,7 +84,7 @@ class OrderSummaries:
     """One denormalized row per order (no joins at query time)."""
 
     name = "order_summaries"
-    tables = (ORDER_SUMMARIES,)
+    tables: tuple[Table, ...] = (ORDER_SUMMARIES,)
 
     def apply(self, event: Event, tx: RowTx) -> None:
         d, t = event.data, ORDER_SUMMARIES
@@ -114,7 +114,7 @@ class CustomerStats:
     """Per-customer counters; money counts confirmed orders that were not cancelled later."""
 
     name = "customer_stats"
-    tables = (CUSTOMER_STATS,)
+    tables: tuple[Table, ...] = (CUSTOMER_STATS,)
 
     def apply(self, event: Event, tx: RowTx) -> None:
         d, t = event.data, CUSTOMER_STATS

@@ -11,7 +11,9 @@ Guarantees:
 * **No silent holes.** Events must arrive in ``seq`` order (the events topic has one partition);
   an event beyond ``checkpoint + 1`` raises ``ProjectionGap`` instead of building a wrong model.
 * **Measured lag.** Every event carries ``at`` (when the write side wrote it); the projector
-  records when it applied it (``samples``), on the injected clock.
+  records when it applied it (``samples``), on the injected clock. The default clock is
+  ``WallClock``: the projector usually runs in another process than the write model, and lag is
+  the difference of their two readings, which only means something on a shared time base.
 
 ``rebuild`` replays a full event history into a fresh store: the same projections over the same
 events give the same rows, which is how a read model is repaired or a new one added after the fact.
@@ -23,7 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from patterns.clock import Clock, SystemClock
+from patterns._validate import require_instance, require_int, require_text
+from patterns.clock import Clock, WallClock
 from patterns.cqrs.projections import OrderSummaries, Projection
 from patterns.cqrs.stores import ReadStore, StoreTx
 from patterns.errors import PatternError
@@ -86,12 +89,11 @@ class Projector:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
             raise ValueError(f"projections must have distinct names, got {names}")
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string, got {name!r}")
         self.store = store
         self.projections = projections
-        self.name = name
-        self.clock = clock if clock is not None else SystemClock()
+        self.name = require_text(name, "name", max_length=200)
+        self.clock: Clock = (require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
+                             if clock is not None else WallClock())
         self.tables = tuple(t for p in projections for t in p.tables)
         store.ensure(self.tables)
         self.samples: list[LagSample] = []
@@ -173,8 +175,7 @@ def rebuild(
     Raises ``ValueError`` if ``store`` already has a checkpoint or rows for these projections:
     rebuilding on top of old rows would mix two histories.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    require_int(batch_size, "batch_size", minimum=1, maximum=1_000_000)
     projector = Projector(store, projections, name=name, clock=clock)
     if projector.position != 0 or any(store.rows(t) for t in projector.tables):
         raise ValueError("store must be empty for a rebuild (use a fresh store or a new prefix)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from patterns._validate import require_int, require_one_of
 from patterns.cqrs.projections import CUSTOMER_STATS, ORDER_SUMMARIES
 from patterns.cqrs.stores import ReadStore
 
@@ -37,12 +38,6 @@ class OrderSummary:
         return cls(**row)
 
 
-def _check_limit(limit: object) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-        raise ValueError(f"limit must be an integer in [1, 1000], got {limit!r}")
-    return limit
-
-
 class OrderQueries:
     """Read-side queries over a store that an ``OrderSummaries`` (and ``CustomerStats``) projector fills."""
 
@@ -59,9 +54,9 @@ class OrderQueries:
         self, customer_id: str, *, limit: int = 20, status: str | None = None
     ) -> list[OrderSummary]:
         """A customer's orders, newest first (ties by order id), optionally one status only."""
-        _check_limit(limit)
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES} or None, got {status!r}")
+        require_int(limit, "limit", minimum=1, maximum=1000)
+        if status is not None:
+            require_one_of(status, "status", STATUSES)
         rows = [r for r in self.store.find(ORDER_SUMMARIES, "customer_id", customer_id)
                 if status is None or r["status"] == status]
         rows.sort(key=lambda r: (-r["created_at"], r["order_id"]))
@@ -72,7 +67,7 @@ class OrderQueries:
 
     def top_customers(self, limit: int = 5) -> list[dict[str, Any]]:
         """Customers by money spent (confirmed, not cancelled), then id. Needs ``CustomerStats``."""
-        _check_limit(limit)
+        require_int(limit, "limit", minimum=1, maximum=1000)
         rows = list(self.store.rows(CUSTOMER_STATS).values())
         rows.sort(key=lambda r: (-r["spent_cents"], r["customer_id"]))
         return rows[:limit]

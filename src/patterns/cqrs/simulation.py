@@ -8,11 +8,17 @@ comes from a seeded ``random.Random`` and time only moves when the simulation ad
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_number,
+    require_seconds,
+    require_sequence,
+)
 from patterns.clock import ManualClock
 from patterns.cqrs.commands import (
     AddItem,
@@ -31,6 +37,7 @@ from patterns.messaging import Broker, InMemoryBroker
 __all__ = ["random_commands", "simulate_lag", "LagTrace"]
 
 SKUS = ("book", "pen", "lamp", "mug", "desk")
+MAX_RATE = 10_000.0  # commands or events per second: a simulation, not a benchmark
 
 
 def random_commands(rng: random.Random, customers: int = 5, invalid: float = 0.03) -> Iterator[Command]:
@@ -100,12 +107,6 @@ class LagTrace:
         return self.backlog[-1] if self.backlog else 0
 
 
-def _rate(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 (per second), got {value!r}")
-    return float(value)
-
-
 def simulate_lag(
     command_rate: float,
     projector_rate: float,
@@ -120,16 +121,20 @@ def simulate_lag(
     most ``projector_rate`` events/s. ``burst=(start, end, rate)`` overrides the command rate
     between ``start`` and ``end``. Every accepted command writes exactly one event.
     """
-    command_rate = _rate(command_rate, "command_rate")
-    projector_rate = _rate(projector_rate, "projector_rate")
-    seconds = _rate(seconds, "seconds")
-    if not 0 < _rate(tick, "tick") <= 10:
-        raise ValueError(f"tick must be in (0, 10] seconds, got {tick!r}")
+    command_rate = require_number(command_rate, "command_rate", minimum=0.0, maximum=MAX_RATE)
+    projector_rate = require_number(projector_rate, "projector_rate", minimum=0.0, maximum=MAX_RATE)
+    seconds = require_number(seconds, "seconds", minimum=0.0, maximum=3600.0)
+    tick = require_seconds(tick, "tick", maximum=10.0)
+    if seconds / tick > 1_000_000:
+        raise ValueError(f"seconds / tick must be at most 1,000,000 steps, got {seconds / tick:.0f}")
+    require_int(seed, "seed", minimum=0, maximum=2**63 - 1)
+    if broker is not None:
+        require_instance(broker, "broker", Broker)
     if burst is not None:
-        start, end, rate = burst
-        if not 0 <= start <= end:
-            raise ValueError(f"burst must be (start, end, rate) with 0 <= start <= end, got {burst!r}")
-        _rate(rate, "burst rate")
+        start, end, rate = require_sequence(burst, "burst", min_length=3, max_length=3)
+        start = require_number(start, "burst start", minimum=0.0, maximum=seconds)
+        end = require_number(end, "burst end", minimum=start, maximum=seconds)
+        require_number(rate, "burst rate", minimum=0.0, maximum=MAX_RATE)
     clock = ManualClock()
     rng = random.Random(seed)
     write = WriteModel(clock=clock, rng=rng)

@@ -5,10 +5,14 @@ rows and the checkpoint were written separately, a crash between the two writes 
 apply an event twice after restart (rows written, checkpoint not) or lose it (checkpoint written,
 rows not). So both stores write them in ONE transaction:
 
-* ``SQLiteReadStore`` - ``BEGIN IMMEDIATE`` ... rows ... checkpoint ... ``COMMIT``.
+* ``SQLiteReadStore`` - ``BEGIN IMMEDIATE`` ... rows ... checkpoint ... ``COMMIT``. A database
+  locked by another connection past the busy timeout raises ``StorageLocked`` naming the file.
 * ``RedisReadStore`` - ``WATCH`` the checkpoint and tables, read, then ``MULTI`` with every row
   write and the checkpoint write, ``EXEC``. Nothing reaches Redis before ``EXEC``; if another
-  writer changed a watched key, ``EXEC`` fails and the body runs again on fresh data.
+  writer changed a watched key, ``EXEC`` fails and the body runs again on fresh data. Every key
+  of one store carries the same hash tag (the store's name), so the transaction is legal on Redis
+  Cluster, and the namespace (``patterns.keys``), so learners sharing a Redis never see, skip past
+  or clear each other's read models and checkpoints.
 
 ``fault`` is a failure-injection hook: it is called with ``"rows-written"`` after the row writes
 and before the checkpoint write, inside the transaction. Tests make it raise to prove the crash
@@ -24,8 +28,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from patterns import infra
+from patterns._validate import require_text
 from patterns.cqrs.projections import Table
-from patterns.storage import connection_of
+from patterns.keys import KeySpace, glob_escape, validate_namespace
+from patterns.storage import connection_of, sqlite_errors, transaction
 
 __all__ = ["Checkpoint", "StoreTx", "ReadStore", "SQLiteReadStore", "RedisReadStore"]
 
@@ -140,7 +147,7 @@ class SQLiteReadStore(ReadStore):
         self.conn = connection_of(db)
         self._lock = threading.RLock()
         self._tables: dict[str, Table] = {}
-        with self._lock:
+        with self._lock, sqlite_errors(self.conn):
             self.conn.execute("CREATE TABLE IF NOT EXISTS read_checkpoints"
                               " (name TEXT PRIMARY KEY, position INTEGER NOT NULL, applied_at REAL)")
             self._commit_ddl()
@@ -150,7 +157,7 @@ class SQLiteReadStore(ReadStore):
             self.conn.commit()
 
     def ensure(self, tables: Iterable[Table]) -> None:
-        with self._lock:
+        with self._lock, sqlite_errors(self.conn):
             for t in tables:
                 cols = ", ".join(t.columns)
                 self.conn.execute(f"CREATE TABLE IF NOT EXISTS {t.name} ({cols}, PRIMARY KEY ({t.key}))")
@@ -162,8 +169,7 @@ class SQLiteReadStore(ReadStore):
     def atomically(self, name: str, body: Callable[[StoreTx], T]) -> T:
         with self._lock:
             self._commit_ddl()
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self.conn), sqlite_errors(self.conn):
                 tx = StoreTx(self, name, self.checkpoint(name))
                 result = body(tx)
                 for (table, key), row in tx.pending.items():
@@ -178,32 +184,28 @@ class SQLiteReadStore(ReadStore):
                     self.conn.execute("INSERT OR REPLACE INTO read_checkpoints(name, position, applied_at)"
                                       " VALUES (?, ?, ?)",
                                       (name, tx.new_checkpoint.position, tx.new_checkpoint.applied_at))
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
             return result
 
     def checkpoint(self, name: str) -> Checkpoint:
-        with self._lock:
+        with self._lock, sqlite_errors(self.conn):
             row = self.conn.execute("SELECT position, applied_at FROM read_checkpoints WHERE name = ?",
                                     (name,)).fetchone()
         return Checkpoint(row[0], row[1]) if row else Checkpoint()
 
     def rows(self, table: Table) -> dict[str, dict[str, Any]]:
-        with self._lock:
+        with self._lock, sqlite_errors(self.conn):
             found = self.conn.execute(f"SELECT {', '.join(table.columns)} FROM {table.name}"
                                       f" ORDER BY {table.key}").fetchall()
         return {r[table.columns.index(table.key)]: dict(zip(table.columns, r, strict=True)) for r in found}
 
     def _load(self, table: Table, key: str) -> dict[str, Any] | None:
-        with self._lock:
+        with self._lock, sqlite_errors(self.conn):
             r = self.conn.execute(f"SELECT {', '.join(table.columns)} FROM {table.name}"
                                   f" WHERE {table.key} = ?", (key,)).fetchone()
         return dict(zip(table.columns, r, strict=True)) if r else None
 
     def _find_keys(self, table: Table, column: str, value: Any) -> list[str]:
-        with self._lock:
+        with self._lock, sqlite_errors(self.conn):
             found = self.conn.execute(f"SELECT {table.key} FROM {table.name} WHERE {column} = ?",
                                       (value,)).fetchall()
         return [r[0] for r in found]
@@ -212,18 +214,26 @@ class SQLiteReadStore(ReadStore):
 class RedisReadStore(ReadStore):
     """Read-model tables as Redis hashes (field = row key, value = the row as JSON).
 
-    Keys under ``prefix``: ``<prefix><table>`` (rows), ``<prefix><table>:<column>=<json value>``
-    (a set of row keys per indexed value), ``<prefix>checkpoints`` (projector name -> JSON).
-    Several projector processes may share it: ``WATCH`` turns a concurrent write into a retry.
+    Keys, all with the store's ``name`` as hash tag (one slot, so one transaction can touch them
+    all, on a single server or a cluster), in the ``KeySpace`` of ``prefix`` (namespaced):
+    ``...:{<name>}:rows:<table>`` (rows), ``...:{<name>}:index:<table>:<column>=<json value>`` (a
+    set of row keys per indexed value), ``...:{<name>}:checkpoints`` (projector name -> JSON).
+    Projector checkpoints therefore live inside the namespace too: a learner's projector named
+    ``orders`` never finds another learner's checkpoint. Several projector processes may share one
+    store: ``WATCH`` turns a concurrent write into a retry. Redis failures raise
+    ``BackendUnavailable``.
     """
 
     MAX_RETRIES = 100
 
-    def __init__(self, client: Any, *, prefix: str = "cqrs:") -> None:
-        if not isinstance(prefix, str) or not prefix:
-            raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-        self.client = client
-        self.prefix = prefix
+    def __init__(self, client: Any, *, prefix: str | KeySpace = "cqrs", name: str = "read-model") -> None:
+        self.client = infra.require_redis_client(client)
+        if isinstance(prefix, KeySpace):
+            self.keys = prefix
+        else:
+            require_text(prefix, "prefix", max_length=200, forbidden="{}")
+            self.keys = KeySpace.of(prefix)
+        self.name = validate_namespace(name, "name")  # letters, digits, - and _: safe inside a tag
         self._tables: dict[str, Table] = {}
         self._local = threading.local()  # per thread: the watching pipeline during a transaction
 
@@ -233,14 +243,14 @@ class RedisReadStore(ReadStore):
         return self.client if reader is None else reader  # a Pipeline is falsy when empty
 
     def _rows_key(self, table: Table) -> str:
-        return f"{self.prefix}{table.name}"
+        return self.keys.key(self.name, "rows", table.name)
 
     def _index_key(self, table: Table, column: str, value: Any) -> str:
-        return f"{self.prefix}{table.name}:{column}={json.dumps(value)}"
+        return self.keys.key(self.name, "index", table.name, f"{column}={json.dumps(value)}")
 
     @property
     def _checkpoints_key(self) -> str:
-        return f"{self.prefix}checkpoints"
+        return self.keys.key(self.name, "checkpoints")
 
     def ensure(self, tables: Iterable[Table]) -> None:
         for t in tables:
@@ -251,7 +261,8 @@ class RedisReadStore(ReadStore):
 
         watched = [self._checkpoints_key, *(self._rows_key(t) for t in self._tables.values())]
         for _ in range(self.MAX_RETRIES):
-            with self.client.pipeline(transaction=True) as pipe:
+            with infra.redis_errors(action="update the read model on"), \
+                    self.client.pipeline(transaction=True) as pipe:
                 try:
                     pipe.watch(*watched)
                     self._local.reader = pipe  # reads run immediately while watching
@@ -288,7 +299,8 @@ class RedisReadStore(ReadStore):
             pipe.hset(self._rows_key(table), key, json.dumps(row, sort_keys=True))
 
     def _read_checkpoint(self, reader: Any, name: str) -> Checkpoint:
-        raw = reader.hget(self._checkpoints_key, name)
+        with infra.redis_errors(action="read a checkpoint from"):
+            raw = reader.hget(self._checkpoints_key, name)
         if raw is None:
             return Checkpoint()
         data = json.loads(raw)
@@ -298,19 +310,33 @@ class RedisReadStore(ReadStore):
         return self._read_checkpoint(self.client, name)
 
     def rows(self, table: Table) -> dict[str, dict[str, Any]]:
-        raw = self.client.hgetall(self._rows_key(table))
+        with infra.redis_errors(action="read the read model from"):
+            raw = self.client.hgetall(self._rows_key(table))
         decoded = {k.decode() if isinstance(k, bytes) else k: json.loads(v) for k, v in raw.items()}
         return {k: decoded[k] for k in sorted(decoded)}
 
     def _load(self, table: Table, key: str) -> dict[str, Any] | None:
-        raw = self._reader.hget(self._rows_key(table), key)
+        with infra.redis_errors(action="read the read model from"):
+            raw = self._reader.hget(self._rows_key(table), key)
         return json.loads(raw) if raw is not None else None
 
     def _find_keys(self, table: Table, column: str, value: Any) -> list[str]:
-        members = self._reader.smembers(self._index_key(table, column, value))
+        with infra.redis_errors(action="read the read model from"):
+            members = self._reader.smembers(self._index_key(table, column, value))
         return sorted(m.decode() if isinstance(m, bytes) else m for m in members)
 
     def clear(self) -> int:
-        """Delete every key under the prefix (a workshop re-run on a shared Redis); returns the count."""
-        keys = list(self.client.scan_iter(match=f"{self.prefix}*", count=500))
-        return self.client.delete(*keys) if keys else 0
+        """Delete this store's keys and nothing else (glob characters in the prefix are escaped);
+        returns how many were deleted. Other stores, namespaces and learners are untouched."""
+        pattern = glob_escape(self.keys.key(self.name)) + ":*"
+        deleted = 0
+        with infra.redis_errors(action="clear the read model on"):
+            batch: list[Any] = []
+            for key in self.client.scan_iter(match=pattern, count=500):
+                batch.append(key)
+                if len(batch) >= 500:
+                    deleted += int(self.client.delete(*batch))
+                    batch.clear()
+            if batch:
+                deleted += int(self.client.delete(*batch))
+        return deleted

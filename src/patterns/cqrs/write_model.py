@@ -11,6 +11,15 @@ Every event carries ``seq``, a gap-free global sequence number assigned in that 
 ``at``, the clock time it was written. ``seq`` is the *position* a client can wait for
 (read-your-writes) and the checkpoint a projector stores; ``at`` lets the projector measure lag.
 The events are published to a single-partition topic, so ``seq`` order is delivery order.
+
+One command, one instant: the clock is read once per command, and that reading is the event's
+``at`` and the row's ``created_at``/``updated_at``, so the read model (built from events) and the
+write model's own join agree to the last digit.
+
+Which clock: ``WallClock`` (epoch seconds) by default, because these timestamps are stored in the
+database and travel in events to projectors in other processes, which subtract them from their
+own clock to measure lag. A per-boot monotonic clock means nothing after a restart or on another
+machine. A database that stays locked raises ``patterns.errors.StorageLocked`` naming the file.
 """
 
 from __future__ import annotations
@@ -22,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from patterns import infra
-from patterns.clock import Clock, SystemClock
+from patterns._validate import require_instance, require_text
+from patterns.clock import Clock, WallClock
 from patterns.cqrs.commands import (
     AddItem,
     CancelOrder,
@@ -37,8 +47,11 @@ from patterns.cqrs.commands import (
     UnknownOrder,
 )
 from patterns.messaging import Broker, Event, Outbox, OutboxRelay, new_event_id
+from patterns.storage import connection_of, sqlite_errors
 
 __all__ = ["WriteModel", "CommandResult", "EVENTS_TOPIC", "summary_row"]
+
+Emitted = list[tuple[str, str, dict[str, Any]]]  # (event type, aggregate key, data) per event
 
 EVENTS_TOPIC = "order-events"
 
@@ -70,7 +83,8 @@ class CommandResult:
 class WriteModel:
     """Command handler over a normalized SQLite database with a transactional outbox.
 
-    One connection, used from one thread at a time (SQLite's rule for a connection).
+    One connection, used from one thread at a time (SQLite's rule for a connection). ``db`` is a
+    sqlite-utils ``Database`` (default: in memory); ``clock`` defaults to ``WallClock`` (see above).
     """
 
     def __init__(
@@ -82,14 +96,20 @@ class WriteModel:
         topic: str = EVENTS_TOPIC,
     ) -> None:
         self.db = db if db is not None else infra.sqlite_db()
-        self.clock = clock if clock is not None else SystemClock()
+        connection_of(self.db)  # TypeError for anything but a database
+        if not callable(getattr(self.db, "table_names", None)):
+            raise TypeError(f"db must be a sqlite_utils.Database, got {type(self.db).__name__}")
+        self.clock: Clock = (require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
+                             if clock is not None else WallClock())
+        if rng is not None:
+            require_instance(rng, "rng", random.Random, what="a random.Random or None")
         self.rng = rng
-        self.topic = topic
+        self.topic = require_text(topic, "topic", max_length=200)
         self._create_schema()
         self.outbox = Outbox(self.db, clock=self.clock, rng=rng)
         self.handled = 0
         self.rejected = 0
-        self._handlers: dict[type, Callable[[sqlite3.Connection, Any], list[tuple[str, str, dict]]]] = {
+        self._handlers: dict[type, Callable[[sqlite3.Connection, Any, float], Emitted]] = {
             RegisterCustomer: self._register,
             RenameCustomer: self._rename,
             CreateOrder: self._create,
@@ -99,6 +119,10 @@ class WriteModel:
         }
 
     def _create_schema(self) -> None:
+        with sqlite_errors(connection_of(self.db)):
+            self._create_tables()
+
+    def _create_tables(self) -> None:
         db = self.db
         db["customers"].create({"id": str, "name": str}, pk="id", if_not_exists=True)
         db["orders"].create(
@@ -127,9 +151,9 @@ class WriteModel:
                             f"got {type(command).__name__}")
         try:
             with self.outbox.transaction() as tx:
-                now = self.clock.now()
+                now = self.clock.now()  # the one reading of this command: events and rows agree
                 emitted = []
-                for event_type, key, data in handler(tx, command):
+                for event_type, key, data in handler(tx, command, now):
                     seq = self._next_seq(tx)
                     event = Event(event_type, key, {**data, "seq": seq, "at": now}, new_event_id(self.rng))
                     self.outbox.add(tx, self.topic, event)
@@ -138,7 +162,7 @@ class WriteModel:
             self.rejected += 1
             raise
         self.handled += 1
-        return CommandResult(command, tuple(emitted), emitted[-1].data["seq"])
+        return CommandResult(command, tuple(emitted), int(emitted[-1].data["seq"]))
 
     @staticmethod
     def _next_seq(tx: sqlite3.Connection) -> int:
@@ -146,24 +170,23 @@ class WriteModel:
         tx.execute("UPDATE write_meta SET value = value + 1 WHERE name = 'last_seq'")
         return int(tx.execute("SELECT value FROM write_meta WHERE name = 'last_seq'").fetchone()[0])
 
-    def _register(self, tx: sqlite3.Connection, cmd: RegisterCustomer) -> list[tuple[str, str, dict]]:
+    def _register(self, tx: sqlite3.Connection, cmd: RegisterCustomer, now: float) -> Emitted:
         if tx.execute("SELECT 1 FROM customers WHERE id = ?", (cmd.customer_id,)).fetchone():
             raise DuplicateId(f"customer {cmd.customer_id!r} is already registered")
         tx.execute("INSERT INTO customers(id, name) VALUES (?, ?)", (cmd.customer_id, cmd.name))
         return [("CustomerRegistered", cmd.customer_id, {"customer_id": cmd.customer_id, "name": cmd.name})]
 
-    def _rename(self, tx: sqlite3.Connection, cmd: RenameCustomer) -> list[tuple[str, str, dict]]:
+    def _rename(self, tx: sqlite3.Connection, cmd: RenameCustomer, now: float) -> Emitted:
         if tx.execute("UPDATE customers SET name = ? WHERE id = ?", (cmd.name, cmd.customer_id)).rowcount == 0:
             raise UnknownCustomer(cmd.customer_id)
         return [("CustomerRenamed", cmd.customer_id, {"customer_id": cmd.customer_id, "name": cmd.name})]
 
-    def _create(self, tx: sqlite3.Connection, cmd: CreateOrder) -> list[tuple[str, str, dict]]:
+    def _create(self, tx: sqlite3.Connection, cmd: CreateOrder, now: float) -> Emitted:
         customer = tx.execute("SELECT name FROM customers WHERE id = ?", (cmd.customer_id,)).fetchone()
         if customer is None:
             raise UnknownCustomer(cmd.customer_id)
         if tx.execute("SELECT 1 FROM orders WHERE id = ?", (cmd.order_id,)).fetchone():
             raise DuplicateId(f"order {cmd.order_id!r} already exists")
-        now = self.clock.now()
         tx.execute(
             "INSERT INTO orders(id, customer_id, status, created_at, updated_at, version)"
             " VALUES (?, ?, 'draft', ?, ?, 1)",
@@ -180,10 +203,11 @@ class WriteModel:
             raise UnknownOrder(order_id)
         return row[0], row[1], row[2]
 
-    def _bump(self, tx: sqlite3.Connection, order_id: str, version: int, status: str | None = None) -> int:
+    @staticmethod
+    def _bump(tx: sqlite3.Connection, order_id: str, version: int, now: float, status: str | None = None) -> int:
         tx.execute(
             "UPDATE orders SET version = ?, updated_at = ?, status = COALESCE(?, status) WHERE id = ?",
-            (version + 1, self.clock.now(), status, order_id),
+            (version + 1, now, status, order_id),
         )
         return version + 1
 
@@ -194,7 +218,7 @@ class WriteModel:
         ).fetchone()
         return int(row[0]), int(row[1])
 
-    def _add_item(self, tx: sqlite3.Connection, cmd: AddItem) -> list[tuple[str, str, dict]]:
+    def _add_item(self, tx: sqlite3.Connection, cmd: AddItem, now: float) -> Emitted:
         status, version, customer_id = self._order(tx, cmd.order_id)
         if status != "draft":
             raise InvalidTransition(f"order {cmd.order_id!r} is {status}: items can only be added to a draft")
@@ -202,28 +226,28 @@ class WriteModel:
             "INSERT INTO order_items(order_id, sku, quantity, price_cents) VALUES (?, ?, ?, ?)",
             (cmd.order_id, cmd.sku, cmd.quantity, cmd.price_cents),
         )
-        version = self._bump(tx, cmd.order_id, version)
+        version = self._bump(tx, cmd.order_id, version, now)
         data = {"order_id": cmd.order_id, "customer_id": customer_id, "sku": cmd.sku, "quantity": cmd.quantity,
                 "price_cents": cmd.price_cents, "version": version}
         return [("ItemAdded", cmd.order_id, data)]
 
-    def _confirm(self, tx: sqlite3.Connection, cmd: ConfirmOrder) -> list[tuple[str, str, dict]]:
+    def _confirm(self, tx: sqlite3.Connection, cmd: ConfirmOrder, now: float) -> Emitted:
         status, version, customer_id = self._order(tx, cmd.order_id)
         if status != "draft":
             raise InvalidTransition(f"order {cmd.order_id!r} is {status}: only a draft can be confirmed")
         item_count, total = self._totals(tx, cmd.order_id)
         if item_count == 0:
             raise InvalidTransition(f"order {cmd.order_id!r} has no items: add one before confirming")
-        version = self._bump(tx, cmd.order_id, version, "confirmed")
+        version = self._bump(tx, cmd.order_id, version, now, "confirmed")
         data = {"order_id": cmd.order_id, "customer_id": customer_id, "item_count": item_count, "total_cents": total, "version": version}
         return [("OrderConfirmed", cmd.order_id, data)]
 
-    def _cancel(self, tx: sqlite3.Connection, cmd: CancelOrder) -> list[tuple[str, str, dict]]:
+    def _cancel(self, tx: sqlite3.Connection, cmd: CancelOrder, now: float) -> Emitted:
         status, version, customer_id = self._order(tx, cmd.order_id)
         if status == "cancelled":
             raise InvalidTransition(f"order {cmd.order_id!r} is already cancelled")
         _, total = self._totals(tx, cmd.order_id)
-        version = self._bump(tx, cmd.order_id, version, "cancelled")
+        version = self._bump(tx, cmd.order_id, version, now, "cancelled")
         data = {"order_id": cmd.order_id, "customer_id": customer_id, "reason": cmd.reason, "previous_status": status,
                 "total_cents": total, "version": version}
         return [("OrderCancelled", cmd.order_id, data)]
@@ -233,17 +257,20 @@ class WriteModel:
     @property
     def position(self) -> int:
         """The seq of the last event written (0 before the first)."""
-        row = self.db.conn.execute("SELECT value FROM write_meta WHERE name = 'last_seq'").fetchone()
+        with sqlite_errors(self.db.conn):
+            row = self.db.conn.execute("SELECT value FROM write_meta WHERE name = 'last_seq'").fetchone()
         return int(row[0]) if row else 0
 
     def order_summary(self, order_id: str) -> dict[str, Any] | None:
         """The order's summary computed by joins on the normalized tables (always current)."""
-        row = self.db.conn.execute(_SUMMARY_SQL + " WHERE o.id = ? GROUP BY o.id", (order_id,)).fetchone()
+        with sqlite_errors(self.db.conn):
+            row = self.db.conn.execute(_SUMMARY_SQL + " WHERE o.id = ? GROUP BY o.id", (order_id,)).fetchone()
         return summary_row(row) if row else None
 
     def order_summaries(self) -> dict[str, dict[str, Any]]:
         """Every order's summary, by order id (what a correct read model must hold)."""
-        rows = self.db.conn.execute(_SUMMARY_SQL + " GROUP BY o.id ORDER BY o.id").fetchall()
+        with sqlite_errors(self.db.conn):
+            rows = self.db.conn.execute(_SUMMARY_SQL + " GROUP BY o.id ORDER BY o.id").fetchall()
         return {r[0]: summary_row(r) for r in rows}
 
     def events(self) -> list[Event]:

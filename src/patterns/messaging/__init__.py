@@ -4,9 +4,9 @@ One small ``Broker`` protocol, two implementations that pass one contract test s
 
 * ``InMemoryBroker`` - Kafka's model in one process: partitions, keys, consumer groups, committed
   offsets, rebalancing, replay, retention, dead letters. Deterministic with a ``ManualClock``.
-* ``KafkaBroker`` - the same calls on kafka-python against a real Kafka-protocol broker.
-  ``broker_from_env()`` picks it when ``PATTERNS_KAFKA_BOOTSTRAP`` is set, so a lab runs unchanged
-  on a laptop and on a workshop cluster.
+* ``KafkaBroker`` - the same calls on kafka-python against a real Kafka-protocol broker, every topic
+  and group prefixed with the learner's namespace. ``broker_from_env()`` picks it when
+  ``PATTERNS_KAFKA_BOOTSTRAP`` is set, so a lab runs unchanged on a laptop and on a workshop cluster.
 
 On top of any broker:
 
@@ -14,8 +14,15 @@ On top of any broker:
   publish afterwards: no event lost, no event for a rolled-back change (the dual-write fix).
 * ``IdempotentConsumer`` - remember processed event ids in the consumer's own transaction, so
   at-least-once delivery has a once-only effect.
-* ``WorkQueue`` - the message-queue style: competing consumers, ack/nack, retries with backoff,
-  a dead-letter list.
+* ``WorkQueue`` - the message-queue style: competing consumers, ack/nack, retries with backoff
+  (``patterns.resilience.Backoff``), a dead-letter list.
+* ``drain``, ``drain_together``, ``process_with_retries``, ``replay_dead_letters`` - consumer loops
+  for any broker (``patterns.messaging.consumers``).
+
+Files: ``protocol.py`` (the contract), ``memory.py``, ``kafka.py`` (the two brokers), ``consumers.py``,
+``factory.py`` (``broker_from_env``, ``unique_name``), ``outbox.py``, ``idempotent.py``,
+``workqueue.py``, ``serde.py`` (bytes, partitions, record sizes), ``ids.py`` (event ids),
+``validation.py`` (the argument rules both brokers share).
 
 Quick tour::
 
@@ -33,25 +40,32 @@ Quick tour::
 The full API sketch is in the chapter "Event-driven architecture" and in each class's docstring.
 """
 
+from patterns.messaging.consumers import (
+    RetryStats,
+    drain,
+    drain_together,
+    process_with_retries,
+    replay_dead_letters,
+)
+from patterns.messaging.factory import broker_from_env, unique_name
 from patterns.messaging.idempotent import IdempotentConsumer
-from patterns.messaging.kafka import KafkaBroker, KafkaConsumerAdapter, broker_from_env, unique_name
+from patterns.messaging.kafka import KafkaBroker, KafkaConsumerAdapter
 from patterns.messaging.memory import InMemoryBroker, MemoryConsumer
 from patterns.messaging.outbox import Outbox, OutboxRelay
 from patterns.messaging.protocol import (
+    DEFAULT_MAX_MESSAGE_BYTES,
     Broker,
     Consumer,
     Event,
+    MessageTooLarge,
     PublishResult,
     Record,
-    RetryStats,
     UnknownTopicError,
-    drain,
-    drain_together,
+    UnsupportedOperation,
     new_event_id,
-    process_with_retries,
 )
-from patterns.messaging.serde import BytesSerde, JsonSerde, Serde, murmur2, partition_for
-from patterns.messaging.workqueue import Backoff, DeadLetter, Message, WorkQueue
+from patterns.messaging.serde import BytesSerde, JsonSerde, Serde, murmur2, partition_for, record_size
+from patterns.messaging.workqueue import DeadLetter, Message, WorkQueue
 
 __all__ = [
     "Broker",
@@ -61,15 +75,20 @@ __all__ = [
     "Event",
     "new_event_id",
     "UnknownTopicError",
+    "MessageTooLarge",
+    "UnsupportedOperation",
+    "DEFAULT_MAX_MESSAGE_BYTES",
     "drain",
     "drain_together",
     "process_with_retries",
+    "replay_dead_letters",
     "RetryStats",
     "Serde",
     "JsonSerde",
     "BytesSerde",
     "murmur2",
     "partition_for",
+    "record_size",
     "InMemoryBroker",
     "MemoryConsumer",
     "KafkaBroker",
@@ -80,7 +99,6 @@ __all__ = [
     "OutboxRelay",
     "IdempotentConsumer",
     "WorkQueue",
-    "Backoff",
     "Message",
     "DeadLetter",
 ]

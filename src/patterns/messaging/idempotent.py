@@ -18,9 +18,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from patterns._validate import require_callable, require_instance, require_text
 from patterns.messaging.outbox import EVENT_ID_HEADER
 from patterns.messaging.protocol import Record
-from patterns.storage import connection_of, transaction
+from patterns.storage import connection_of, require_sql_name, transaction
 
 __all__ = ["IdempotentConsumer", "event_id_of"]
 
@@ -30,8 +31,10 @@ def event_id_of(record: Record) -> str:
     if EVENT_ID_HEADER in record.headers:
         return record.headers[EVENT_ID_HEADER]
     value = record.value
-    if isinstance(value, dict) and isinstance(value.get("event_id"), str):
-        return value["event_id"]
+    if isinstance(value, dict):
+        event_id = value.get("event_id")
+        if isinstance(event_id, str):
+            return event_id
     raise ValueError(
         f"record {record.topic}/{record.partition}@{record.offset} has no event id: expected an "
         f"'{EVENT_ID_HEADER}' header or value['event_id']; pass id_of=... to IdempotentConsumer"
@@ -49,14 +52,10 @@ class IdempotentConsumer:
         id_of: Callable[[Record], str] = event_id_of,
         table: str = "processed_events",
     ) -> None:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"name must be a non-empty string (the consumer's identity), got {name!r}")
-        if not table.isidentifier():
-            raise ValueError(f"table must be a plain SQL identifier, got {table!r}")
         self.conn = connection_of(db)
-        self.name = name
-        self.id_of = id_of
-        self.table = table
+        self.name = require_text(name, "name", max_length=200)
+        self.id_of = require_callable(id_of, "id_of")
+        self.table = require_sql_name(table, "table")
         self.applied = 0
         self.duplicates = 0
         self.conn.execute(
@@ -73,7 +72,9 @@ class IdempotentConsumer:
         Returns True if applied now, False for a duplicate. If the handler raises, nothing of it
         (and no "processed" mark) is kept, and the error propagates: the record is redelivered.
         """
-        event_id = self.id_of(record)
+        require_instance(record, "record", Record)
+        require_callable(handler, "handler")
+        event_id = require_text(self.id_of(record), "event id", max_length=200)
         with transaction(self.conn) as tx:
             cur = tx.execute(
                 f"INSERT OR IGNORE INTO {self.table}(consumer, event_id, topic, partition, offset) VALUES (?, ?, ?, ?, ?)",
@@ -88,6 +89,7 @@ class IdempotentConsumer:
 
     def seen(self, event_id: str) -> bool:
         """True if ``event_id`` was applied by this consumer."""
+        require_text(event_id, "event_id", max_length=200)
         row = self.conn.execute(
             f"SELECT 1 FROM {self.table} WHERE consumer = ? AND event_id = ?", (self.name, event_id)
         ).fetchone()

@@ -14,7 +14,12 @@ lock guards all state, so consumers may run in threads). What it models:
 * ``retention`` (seconds on the clock) drops old records from the head of each log; a group whose
   position fell behind the log start resumes at the start (those records are gone for it);
 * ``max_deliveries``: a record handed to one group that many times without being committed
-  (consumers keep crashing on it) is copied to ``<topic>.DLT`` and skipped by that group.
+  (consumers keep crashing on it) is copied to ``<topic>.DLT`` and skipped by that group;
+* ``max_message_bytes`` (default 1 MiB, Kafka's client default): a larger record is refused with
+  ``MessageTooLarge``, as ``KafkaBroker`` refuses it;
+* ``start="latest"`` starts a member at the end each partition had when it subscribed.
+
+Where threads cannot run (the browser), ``poll`` never waits: no other thread could publish meanwhile.
 """
 
 from __future__ import annotations
@@ -25,22 +30,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns import compat
+from patterns._validate import require_instance, require_int, require_optional_seconds, require_seconds
 from patterns.clock import Clock, SystemClock
 from patterns.messaging.protocol import (
-    Event,
+    DEFAULT_MAX_MESSAGE_BYTES,
     PublishResult,
     Record,
     Start,
     UnknownTopicError,
-    check_group,
-    check_headers,
-    check_key,
-    check_max_records,
-    check_partitions,
-    check_subscription,
-    check_topic_name,
 )
 from patterns.messaging.serde import JsonSerde, Serde, partition_for
+from patterns.messaging.validation import (
+    prepare_record,
+    require_group,
+    require_growth,
+    require_max_message_bytes,
+    require_max_records,
+    require_new_member,
+    require_offset,
+    require_partition,
+    require_partitions,
+    require_poll_timeout,
+    require_subscription,
+    require_topic,
+)
 
 __all__ = ["InMemoryBroker", "MemoryConsumer"]
 
@@ -88,22 +102,18 @@ class InMemoryBroker:
         retention: float | None = None,
         max_deliveries: int | None = None,
         poll_timeout: float = 0.0,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
-        if retention is not None and (isinstance(retention, bool) or not retention > 0):
-            raise ValueError(f"retention must be a number of seconds > 0 or None, got {retention!r}")
-        if max_deliveries is not None and (
-            isinstance(max_deliveries, bool) or not isinstance(max_deliveries, int) or max_deliveries < 1
-        ):
-            raise ValueError(f"max_deliveries must be an integer >= 1 or None, got {max_deliveries!r}")
-        if poll_timeout < 0:
-            raise ValueError(f"poll_timeout must be >= 0 seconds, got {poll_timeout!r}")
-        self.clock = clock if clock is not None else SystemClock()
-        self.serde: Serde = serde if serde is not None else JsonSerde()
-        self.auto_create_topics = auto_create_topics
-        self.default_partitions = check_partitions(default_partitions)
-        self.retention = retention
+        self.clock: Clock = require_instance(clock, "clock", Clock) if clock is not None else SystemClock()
+        self.serde: Serde = require_instance(serde, "serde", Serde) if serde is not None else JsonSerde()
+        self.auto_create_topics = require_instance(auto_create_topics, "auto_create_topics", bool)
+        self.default_partitions = require_partitions(default_partitions, "default_partitions")
+        self.retention = require_optional_seconds(retention, "retention")
+        if max_deliveries is not None:
+            require_int(max_deliveries, "max_deliveries", minimum=1, maximum=1_000)
         self.max_deliveries = max_deliveries
-        self.poll_timeout = poll_timeout
+        self.poll_timeout = require_seconds(poll_timeout, "poll_timeout", positive=False)
+        self._max_message_bytes = require_max_message_bytes(max_message_bytes)
         self._logs: dict[str, list[_Log]] = {}
         self._groups: dict[str, _Group] = {}
         self._round_robin: dict[str, itertools.count[int]] = {}
@@ -111,17 +121,40 @@ class InMemoryBroker:
         self._lock = threading.RLock()
         self._arrived = threading.Condition(self._lock)
 
+    @property
+    def in_process(self) -> bool:
+        """Always True: see ``Broker.in_process``."""
+        return True
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self._max_message_bytes
+
     # --- topics and publishing ---------------------------------------------------------------
 
     def create_topic(self, name: str, partitions: int = 1) -> None:
         """Create ``name`` with ``partitions`` partitions; a no-op if it already exists."""
-        check_topic_name(name)
-        check_partitions(partitions)
+        require_topic(name)
+        require_partitions(partitions)
         with self._lock:
             if name not in self._logs:
                 self._logs[name] = [_Log() for _ in range(partitions)]
                 self._round_robin[name] = itertools.count()
                 self._rebalance_all()
+
+    def add_partitions(self, topic: str, total: int) -> None:
+        """Grow ``topic`` to ``total`` partitions; every group rebalances at once.
+
+        Existing records stay where they are; new records of a key go to ``partition_for(key,
+        total)``, which for most keys is a different partition than before: per-key order then
+        holds only among records published after the change.
+        """
+        require_partitions(total, "total")
+        with self._lock:
+            logs = self._topic(topic)
+            require_growth(total, len(logs))
+            logs.extend(_Log() for _ in range(total - len(logs)))
+            self._rebalance_all()
 
     def topics(self) -> dict[str, int]:
         with self._lock:
@@ -131,26 +164,31 @@ class InMemoryBroker:
         self, topic: str, value: Any, *, key: str | None = None, headers: Mapping[str, str] | None = None
     ) -> PublishResult:
         """Append ``value`` to the partition ``key`` maps to (an ``Event``'s key by default)."""
-        if key is None and isinstance(value, Event):
-            key = value.key
-        check_key(key)
-        data = self.serde.dumps(value)
-        hdrs = check_headers(headers)
+        record = prepare_record(self.serde, topic, value, key, headers, self._max_message_bytes)
         with self._lock:
-            logs = self._topic(topic)
-            if key is None:
-                partition = next(self._round_robin[topic]) % len(logs)
-            else:
-                partition = partition_for(key, len(logs))
-            log = logs[partition]
-            log.records.append(_Stored(log.end, key, data, hdrs, self.clock.now()))
-            self._enforce_retention(topic)
-            self._arrived.notify_all()
-            return PublishResult(topic, partition, log.end - 1)
+            return self._append(topic, *record)
 
     def publish_many(self, topic: str, items: Sequence[tuple[str | None, Any]]) -> list[PublishResult]:
-        """Publish ``(key, value)`` pairs in order."""
-        return [self.publish(topic, value, key=key) for key, value in items]
+        """Publish ``(key, value)`` pairs in order; if any item is refused, none is written."""
+        records = [
+            prepare_record(self.serde, topic, value, key, None, self._max_message_bytes)
+            for key, value in items
+        ]
+        with self._lock:
+            self._topic(topic)
+            return [self._append(topic, *record) for record in records]
+
+    def _append(self, topic: str, key: str | None, data: bytes, headers: dict[str, str]) -> PublishResult:
+        logs = self._topic(topic)
+        if key is None:
+            partition = next(self._round_robin[topic]) % len(logs)
+        else:
+            partition = partition_for(key, len(logs))
+        log = logs[partition]
+        log.records.append(_Stored(log.end, key, data, headers, self.clock.now()))
+        self._enforce_retention(topic)
+        self._arrived.notify_all()
+        return PublishResult(topic, partition, log.end - 1)
 
     # --- reading without a group --------------------------------------------------------------
 
@@ -177,7 +215,7 @@ class InMemoryBroker:
 
     def committed(self, topic: str, *, group: str) -> dict[int, int]:
         """The group's committed offset per partition (0 where it never committed)."""
-        check_group(group)
+        require_group(group)
         with self._lock:
             state = self._groups.get(group, _Group())
             return {p: state.committed.get((topic, p), 0) for p in range(len(self._topic(topic)))}
@@ -200,18 +238,18 @@ class InMemoryBroker:
         member: str | None = None,
         start: Start = "earliest",
     ) -> MemoryConsumer:
-        """Join ``group`` as ``member`` reading ``topics``; the group rebalances at once."""
-        names = check_subscription(topics, group, start)
+        """Join ``group`` as ``member`` reading ``topics``; the group rebalances at once.
+
+        ``start`` applies where the group has no committed offset: ``"earliest"`` reads the whole
+        retained log, ``"latest"`` only records published after this call returns.
+        """
+        names = require_subscription(topics, group, member, start)
         with self._lock:
-            for name in names:
-                self._topic(name)
+            latest = {(name, p): log.end for name in names for p, log in enumerate(self._topic(name))}
             state = self._groups.setdefault(group, _Group())
             member = member if member is not None else f"{group}-{next(self._member_ids)}"
-            if not isinstance(member, str) or not member:
-                raise ValueError(f"member must be a non-empty string, got {member!r}")
-            if member in state.members:
-                raise ValueError(f"member {member!r} is already in group {group!r}")
-            consumer = MemoryConsumer(self, group, member, tuple(names), start)
+            require_new_member(member, group, state.members)
+            consumer = MemoryConsumer(self, group, member, tuple(names), start, latest)
             state.members[member] = consumer
             self._rebalance(group)
             return consumer
@@ -231,7 +269,10 @@ class InMemoryBroker:
     # --- internals (callers hold the lock) -----------------------------------------------------
 
     def _topic(self, topic: str) -> list[_Log]:
-        check_topic_name(topic)
+        logs = self._logs.get(topic) if isinstance(topic, str) else None
+        if logs is not None:  # a known topic was validated when it was created
+            return logs
+        require_topic(topic)
         if topic not in self._logs:
             if not self.auto_create_topics:
                 raise UnknownTopicError(topic)
@@ -273,14 +314,20 @@ class InMemoryBroker:
         for consumer in members:
             kept = {tp: pos for tp, pos in consumer._positions.items() if tp in new[consumer.member]}
             for tp in new[consumer.member] - kept.keys():
-                kept[tp] = self._start_position(state, tp, consumer.start)
+                kept[tp] = self._start_position(state, tp, consumer)
             consumer._positions = kept
 
-    def _start_position(self, state: _Group, tp: TopicPartition, start: Start) -> int:
+    def _start_position(self, state: _Group, tp: TopicPartition, consumer: MemoryConsumer) -> int:
+        """Committed offset if any; else the log start, or (latest) the end when the member subscribed.
+
+        A partition added after the member subscribed holds only later records: it starts at 0.
+        """
         log = self._logs[tp[0]][tp[1]]
         if tp in state.committed:
             return max(state.committed[tp], log.start)
-        return log.start if start == "earliest" else log.end
+        if consumer.start == "earliest":
+            return log.start
+        return max(consumer._latest.get(tp, 0), log.start)
 
     def _fetch(self, consumer: MemoryConsumer, max_records: int) -> list[Record]:
         state = self._groups[consumer.group]
@@ -338,7 +385,13 @@ class MemoryConsumer:
     """A member of a consumer group on an ``InMemoryBroker`` (see ``patterns.messaging.Consumer``)."""
 
     def __init__(
-        self, broker: InMemoryBroker, group: str, member: str, topics: tuple[str, ...], start: Start
+        self,
+        broker: InMemoryBroker,
+        group: str,
+        member: str,
+        topics: tuple[str, ...],
+        start: Start,
+        latest: dict[TopicPartition, int],
     ):
         self.broker = broker
         self.group = group
@@ -347,24 +400,28 @@ class MemoryConsumer:
         self.start: Start = start
         self.closed = False
         self._positions: dict[TopicPartition, int] = {}
+        self._latest = latest  # end offsets when this member subscribed: where "latest" starts
         self._polls = 0
 
     def poll(self, max_records: int = 100, timeout: float | None = None) -> list[Record]:
         """Up to ``max_records`` new records from owned partitions; waits up to ``timeout`` s if none."""
-        check_max_records(max_records)
+        require_max_records(max_records)
+        timeout = require_poll_timeout(timeout)
         wait = self.broker.poll_timeout if timeout is None else timeout
+        if not compat.threads_available():
+            wait = 0.0  # single-threaded: nobody could publish while we wait
         with self.broker._lock:
-            self._check_open()
+            self._ensure_open()
             records = self.broker._fetch(self, max_records)
             if not records and wait > 0:
                 self.broker._arrived.wait(wait)
-                self._check_open()
+                self._ensure_open()
                 records = self.broker._fetch(self, max_records)
             return records
 
     def commit(self) -> None:
         with self.broker._lock:
-            self._check_open()
+            self._ensure_open()
             state = self.broker._groups[self.group]
             state.committed.update(self._positions)
             for tp, pos in self._positions.items():
@@ -374,10 +431,11 @@ class MemoryConsumer:
                         del counts[offset]
 
     def seek(self, topic: str, partition: int, offset: int) -> None:
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError(f"offset must be an integer >= 0, got {offset!r}")
+        require_topic(topic)
+        require_partition(partition)
+        require_offset(offset)
         with self.broker._lock:
-            self._check_open()
+            self._ensure_open()
             if (topic, partition) not in self._positions:
                 raise ValueError(
                     f"partition {topic}/{partition} is not assigned to {self.member}; "
@@ -387,7 +445,7 @@ class MemoryConsumer:
 
     def seek_to_beginning(self) -> None:
         with self.broker._lock:
-            self._check_open()
+            self._ensure_open()
             for topic, p in self._positions:
                 self._positions[(topic, p)] = self.broker._logs[topic][p].start
 
@@ -397,6 +455,8 @@ class MemoryConsumer:
 
     def position(self, topic: str, partition: int) -> int:
         """The offset of the next record this member will read from an owned partition."""
+        require_topic(topic)
+        require_partition(partition)
         with self.broker._lock:
             return self._positions[(topic, partition)]
 
@@ -412,7 +472,7 @@ class MemoryConsumer:
             self.broker._rebalance(self.group)
             self.broker._arrived.notify_all()
 
-    def _check_open(self) -> None:
+    def _ensure_open(self) -> None:
         if self.closed:
             raise RuntimeError(f"consumer {self.member} of group {self.group!r} is closed")
 

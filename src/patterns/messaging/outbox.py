@@ -22,13 +22,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from patterns._validate import (
+    MAX_SECONDS,
+    require_instance,
+    require_int,
+    require_seconds,
+    require_text,
+)
 from patterns.clock import Clock, SystemClock
-from patterns.messaging.protocol import Broker, Event, check_key, check_topic_name, new_event_id
-from patterns.storage import connection_of, transaction
+from patterns.messaging.protocol import Broker, Event, new_event_id
+from patterns.messaging.validation import require_key, require_topic
+from patterns.storage import connection_of, require_sql_name, transaction
 
 __all__ = ["Outbox", "OutboxRelay", "OutboxRow", "EVENT_ID_HEADER"]
 
 EVENT_ID_HEADER = "event-id"
+#: Table names refused because hand-written SQL would need them quoted.
 
 
 @dataclass(frozen=True)
@@ -50,12 +59,10 @@ class Outbox:
     def __init__(
         self, db: Any, *, table: str = "outbox", clock: Clock | None = None, rng: random.Random | None = None
     ) -> None:
-        if not table.isidentifier():
-            raise ValueError(f"table must be a plain SQL identifier, got {table!r}")
         self.conn = connection_of(db)
-        self.table = table
-        self.clock = clock if clock is not None else SystemClock()
-        self.rng = rng
+        self.table = require_sql_name(table, "table")
+        self.clock: Clock = require_instance(clock, "clock", Clock) if clock is not None else SystemClock()
+        self.rng = require_instance(rng, "rng", random.Random) if rng is not None else None
         self.conn.execute(
             f"CREATE TABLE IF NOT EXISTS {table} ("
             " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -91,13 +98,14 @@ class Outbox:
         """
         if tx is not self.conn or not tx.in_transaction:
             raise RuntimeError("add() must be called inside `with outbox.transaction() as tx:` with that tx")
-        check_topic_name(topic)
+        require_topic(topic)
         if isinstance(value, Event):
             key = value.key if key is None else key
             event_id = value.event_id if event_id is None else event_id
             value = value.to_dict()
-        check_key(key)
+        require_key(key)
         event_id = event_id if event_id is not None else new_event_id(self.rng)
+        require_text(event_id, "event_id", max_length=200)
         try:
             payload = json.dumps(value, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -112,6 +120,8 @@ class Outbox:
 
     def pending(self, limit: int | None = None) -> list[OutboxRow]:
         """Unsent rows, oldest first (commit order)."""
+        if limit is not None:
+            require_int(limit, "limit", minimum=1)
         sql = f"SELECT * FROM {self.table} WHERE sent_at IS NULL ORDER BY seq"
         rows = self.conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ()).fetchall()
         return [self._row(r) for r in rows]
@@ -121,11 +131,13 @@ class Outbox:
         return [self._row(r) for r in self.conn.execute(f"SELECT * FROM {self.table} ORDER BY seq")]
 
     def mark_sent(self, seq: int) -> None:
+        require_int(seq, "seq", minimum=1)
         with transaction(self.conn) as tx:
             tx.execute(f"UPDATE {self.table} SET sent_at = ? WHERE seq = ?", (self.clock.now(), seq))
 
     def purge_sent(self, older_than: float) -> int:
         """Delete rows sent more than ``older_than`` seconds ago (the outbox is not an archive)."""
+        require_seconds(older_than, "older_than", positive=False, maximum=MAX_SECONDS)
         with transaction(self.conn) as tx:
             cur = tx.execute(
                 f"DELETE FROM {self.table} WHERE sent_at IS NOT NULL AND sent_at < ?",
@@ -149,11 +161,9 @@ class OutboxRelay:
     """
 
     def __init__(self, outbox: Outbox, broker: Broker, *, batch_size: int = 100) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        self.outbox = outbox
-        self.broker = broker
-        self.batch_size = batch_size
+        self.outbox = require_instance(outbox, "outbox", Outbox)
+        self.broker = require_instance(broker, "broker", Broker, what="a Broker (InMemoryBroker, KafkaBroker)")
+        self.batch_size = require_int(batch_size, "batch_size", minimum=1, maximum=100_000)
         self.published = 0
 
     def run_once(self) -> int:
@@ -168,6 +178,7 @@ class OutboxRelay:
 
     def run_until_empty(self, max_rounds: int = 1000) -> int:
         """Call ``run_once`` until nothing is pending; returns the total relayed."""
+        require_int(max_rounds, "max_rounds", minimum=1)
         total = 0
         for _ in range(max_rounds):
             n = self.run_once()

@@ -4,7 +4,9 @@ Brokers move bytes. A ``Serde`` says how a Python value becomes bytes and back; 
 ``JsonSerde`` accepts JSON values (and ``Event``s), and refuses anything else with a ``TypeError``
 that names the way out, instead of guessing. ``partition_for`` is Kafka's own key hash (murmur2),
 so a key lands in the same partition here as with the Java or Python Kafka clients, on every run
-(Python's ``hash()`` of a string changes from one process to the next).
+(Python's ``hash()`` of a string changes from one process to the next). ``record_size`` counts a
+record's bytes the way Kafka's clients do before they refuse one as too large, so both brokers
+enforce ``max_message_bytes`` on the same number.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from patterns.messaging.protocol import Event
 
-__all__ = ["Serde", "JsonSerde", "BytesSerde", "murmur2", "partition_for"]
+__all__ = ["Serde", "JsonSerde", "BytesSerde", "murmur2", "partition_for", "record_size"]
 
 
 @runtime_checkable
@@ -98,6 +100,39 @@ def murmur2(data: bytes) -> int:
 
 def partition_for(key: str, partitions: int) -> int:
     """The partition of ``key`` among ``partitions``: stable across runs, machines and clients."""
-    if partitions < 1:
-        raise ValueError(f"partitions must be an integer >= 1, got {partitions}")
+    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
+        raise ValueError(f"partitions must be an integer >= 1, got {partitions!r}")
     return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
+
+
+# Kafka's record batch format (v2): a 61-byte batch header, and at most 21 bytes of per-record
+# fields (length, attributes, timestamp and offset deltas as varints) besides key, value, headers.
+_BATCH_HEADER = 61
+_RECORD_OVERHEAD = 21
+
+
+def _varint_size(n: int) -> int:
+    """Bytes of ``n`` as a zig-zag varint (how Kafka's record format writes lengths)."""
+    z = (n << 1) ^ (n >> 63)
+    size = 1
+    while z >= 0x80:
+        z >>= 7
+        size += 1
+    return size
+
+
+def record_size(key: bytes | None, value: bytes | None, headers: dict[str, bytes] | None = None) -> int:
+    """A record's size in bytes as Kafka's client estimates it before sending (an upper bound).
+
+    The producer refuses a record whose estimate exceeds ``max.request.size`` (1 MiB by default);
+    both brokers of this package apply the same formula to the same limit.
+    """
+    size = _BATCH_HEADER + _RECORD_OVERHEAD
+    for part in (key, value):
+        size += 1 if part is None else _varint_size(len(part)) + len(part)
+    items = (headers or {}).items()
+    size += _varint_size(len(items))
+    for name, data in items:
+        raw = name.encode("utf-8")
+        size += _varint_size(len(raw)) + len(raw) + _varint_size(len(data)) + len(data)
+    return size

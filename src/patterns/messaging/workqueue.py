@@ -6,7 +6,9 @@ queue guarantees, on an injected clock:
 
 * a message is handed to one worker at a time (it is *in flight* until ``ack``/``nack``);
 * ``nack`` (or a worker that vanishes: its visibility timeout expires) makes the message available
-  again after an exponential backoff: ``initial * factor**(attempt-1)``, capped at ``maximum``;
+  again after a backoff: ``patterns.resilience.Backoff`` (the same schedule ``Retry`` uses), by
+  default ``Backoff.exponential(base=1.0, cap=60.0, jitter="none")``: 1, 2, 4, ... seconds after
+  the 1st, 2nd, 3rd failure, capped at 60. A jittered backoff draws from ``rng``;
 * after ``max_attempts`` failed attempts the message moves to the dead-letter list with its last
   error, so one poison message cannot block or burn the workers forever.
 
@@ -19,36 +21,20 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import random
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from patterns._validate import require_instance, require_int, require_seconds, require_text
 from patterns.clock import Clock, SystemClock
+from patterns.resilience import Backoff
 
-__all__ = ["Backoff", "Message", "DeadLetter", "WorkQueue"]
+__all__ = ["Message", "DeadLetter", "WorkQueue", "DEFAULT_BACKOFF"]
 
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff: the wait before attempt ``n + 1`` after ``n`` failures."""
-
-    initial: float = 1.0
-    factor: float = 2.0
-    maximum: float = 60.0
-
-    def __post_init__(self) -> None:
-        if not self.initial >= 0:
-            raise ValueError(f"initial must be a number of seconds >= 0, got {self.initial!r}")
-        if not self.factor >= 1:
-            raise ValueError(f"factor must be a number >= 1, got {self.factor!r}")
-        if not self.maximum >= self.initial:
-            raise ValueError(f"maximum must be >= initial ({self.initial}), got {self.maximum!r}")
-
-    def delay(self, failures: int) -> float:
-        """Seconds to wait after the ``failures``-th failure (1, 2, ...)."""
-        if failures < 1:
-            raise ValueError(f"failures must be an integer >= 1, got {failures!r}")
-        return min(self.maximum, self.initial * self.factor ** (failures - 1))
+#: 1, 2, 4, ... seconds after the 1st, 2nd, 3rd failure, at most 60: no jitter, so a lab's times
+#: are round numbers. Production queues add jitter (``Backoff.exponential(..., jitter="full")``).
+DEFAULT_BACKOFF = Backoff.exponential(base=1.0, cap=60.0, jitter="none")
 
 
 @dataclass(frozen=True)
@@ -97,20 +83,21 @@ class WorkQueue:
         max_attempts: int = 3,
         backoff: Backoff | None = None,
         visibility_timeout: float = 30.0,
+        rng: random.Random | None = None,
     ) -> None:
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-            raise ValueError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
-        if not visibility_timeout > 0:
-            raise ValueError(
-                f"visibility_timeout must be a number of seconds > 0, got {visibility_timeout!r}"
-            )
-        self.clock = clock if clock is not None else SystemClock()
-        self.max_attempts = max_attempts
-        self.backoff = backoff if backoff is not None else Backoff()
-        self.visibility_timeout = visibility_timeout
+        self.clock: Clock = require_instance(clock, "clock", Clock) if clock is not None else SystemClock()
+        self.max_attempts = require_int(max_attempts, "max_attempts", minimum=1, maximum=1_000)
+        self.backoff = (
+            require_instance(backoff, "backoff", Backoff, what="a patterns.resilience.Backoff")
+            if backoff is not None
+            else DEFAULT_BACKOFF
+        )
+        self.visibility_timeout = require_seconds(visibility_timeout, "visibility_timeout")
+        self.rng = require_instance(rng, "rng", random.Random) if rng is not None else random.Random()
         self.dead_letters: list[DeadLetter] = []
         self._ready: list[_Ready] = []  # a heap by (available_at, id)
         self._in_flight: dict[int, tuple[Message, float]] = {}  # id -> (message, deadline)
+        self._pauses: dict[int, float] = {}  # id -> the last backoff pause (decorrelated jitter grows from it)
         self._ids = itertools.count(1)
         self._receipts = itertools.count(1)
         self._stats = _Stats()
@@ -118,8 +105,7 @@ class WorkQueue:
 
     def put(self, payload: Any, *, delay: float = 0.0) -> int:
         """Enqueue a job (available after ``delay`` seconds); returns its id."""
-        if not delay >= 0:
-            raise ValueError(f"delay must be a number of seconds >= 0, got {delay!r}")
+        require_seconds(delay, "delay", positive=False)
         with self._lock:
             now = self.clock.now()
             msg = Message(next(self._ids), payload, enqueued_at=now)
@@ -128,6 +114,7 @@ class WorkQueue:
 
     def get(self, consumer: str = "worker") -> Message | None:
         """The next available job for ``consumer``, or None; it stays in flight until ack/nack."""
+        require_text(consumer, "consumer", max_length=200)
         with self._lock:
             now = self.clock.now()
             self._expire(now)
@@ -141,15 +128,19 @@ class WorkQueue:
 
     def ack(self, message: Message) -> bool:
         """Done: remove the job. False if this delivery is stale (timed out and handed out again)."""
+        require_instance(message, "message", Message)
         with self._lock:
             if not self._owns(message):
                 return False
             del self._in_flight[message.id]
+            self._pauses.pop(message.id, None)
             self._stats.acked += 1
             return True
 
     def nack(self, message: Message, error: str = "nack") -> bool:
         """Failed: retry after the backoff, or dead-letter after ``max_attempts``. False if stale."""
+        require_instance(message, "message", Message)
+        require_text(error, "error", max_length=10_000)
         with self._lock:
             if not self._owns(message):
                 return False
@@ -163,6 +154,7 @@ class WorkQueue:
         with self._lock:
             now = self.clock.now()
             for dead in self.dead_letters:
+                self._pauses.pop(dead.message.id, None)
                 msg = replace(dead.message, attempt=0, consumer=None)
                 heapq.heappush(self._ready, _Ready(now, msg.id, msg))
             moved, self.dead_letters = len(self.dead_letters), []
@@ -211,6 +203,9 @@ class WorkQueue:
 
     def _fail(self, message: Message, error: str, at: float) -> None:
         if message.attempt >= self.max_attempts:
+            self._pauses.pop(message.id, None)
             self.dead_letters.append(DeadLetter(message, error, at))
             return
-        heapq.heappush(self._ready, _Ready(at + self.backoff.delay(message.attempt), message.id, message))
+        previous = self._pauses.get(message.id, self.backoff.base)
+        pause = self._pauses[message.id] = self.backoff.delay(message.attempt - 1, previous, self.rng)
+        heapq.heappush(self._ready, _Ready(at + pause, message.id, message))
