@@ -29,6 +29,7 @@ from patterns.ratelimit import (
     TokenBucket,
 )
 from patterns.ratelimit.base import KEEP_SLACK_MS
+from tests.redis_server import key_slot
 
 ALL = list(LIMITERS)
 BUCKETS = (TokenBucket, GCRA, LeakyBucket)
@@ -242,35 +243,6 @@ def test_the_python_twin_reads_the_servers_clock(cls: type, browser_mode: Callab
 
 
 # -- keys: namespace, hash tag, one slot ----------------------------------------------------------
-def crc16_xmodem(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
-def key_slot(key: str) -> int:
-    """Redis Cluster's slot: CRC16/XMODEM of the hash tag (first {...} with something inside) mod 16384."""
-    data = key.encode()
-    start = data.find(b"{")
-    if start != -1:
-        end = data.find(b"}", start + 1)
-        if end > start + 1:
-            data = data[start + 1 : end]
-    return crc16_xmodem(data) % 16384
-
-
-def test_key_slot_matches_known_values() -> None:
-    assert crc16_xmodem(b"123456789") == 0x31C3  # the CRC16/XMODEM check value
-    assert key_slot("foo") == 12182 and key_slot("bar") == 5061  # CLUSTER KEYSLOT on a real cluster
-    assert key_slot("{user1000}.following") == key_slot("{user1000}.followers") == key_slot("user1000")
-    assert key_slot("foo{}{bar}") == key_slot("foo{}{bar}")  # empty tag: the whole key is hashed
-    assert key_slot("foo{}{bar}") != key_slot("bar")
-
-
 @pytest.mark.parametrize("cls", ALL)
 def test_each_decision_touches_one_namespaced_hash_tagged_key(cls: type, redis_backend: Any, unique: str) -> None:
     clock = ManualClock(1_000.0)

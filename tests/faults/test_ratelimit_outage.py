@@ -1,15 +1,13 @@
 """A real Redis that stops, hangs and comes back: each ``on_backend_error`` policy, then recovery.
 
-Each test starts its own ``redis-server`` (with a password, to check that messages never show it)
-on a free port, and stops it by pid: the shared server is never touched.
+Each test starts its own ``redis-server`` on a free port (``tests.redis_server``) and stops it by
+pid: the shared server is never touched.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,65 +18,28 @@ from patterns.clock import ManualClock
 from patterns.errors import BackendUnavailable
 from patterns.infra import redis_client
 from patterns.ratelimit import GCRA, LIMITERS, LeakyBucket, TokenBucket
-from tests.helpers import closed_port, wait_until
-
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary")
+from tests.helpers import closed_port
+from tests.redis_server import RedisServer
 
 PASSWORD = "s3cret-pw"
 BUCKETS = (TokenBucket, GCRA, LeakyBucket)
 
 
-class PrivateRedis:
-    """One redis-server process on 127.0.0.1:``port``, stopped, paused and restarted by pid."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = closed_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://:{PASSWORD}@127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--requirepass", PASSWORD, "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._answers, what=f"redis-server on port {self.port}")
-
-    def _answers(self) -> bool:
-        try:
-            redis_client(self.url).ping()
-            return True
-        except BackendUnavailable:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)  # in case it was paused
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
-
-    def pause(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGCONT)
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    try:
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    with RedisServer(tmp_path) as redis:
         yield redis
-    finally:
-        redis.stop()
+
+
+def pause(server: RedisServer) -> None:
+    """SIGSTOP: the process stays alive and the port open, but nothing answers."""
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGSTOP)
+
+
+def resume(server: RedisServer) -> None:
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGCONT)
 
 
 def make(cls: type, client: Any, policy: str) -> Any:
@@ -88,7 +49,7 @@ def make(cls: type, client: Any, policy: str) -> Any:
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("cls", LIMITERS)
-def test_each_policy_while_redis_is_down_and_recovery_after(cls: type, server: PrivateRedis) -> None:
+def test_each_policy_while_redis_is_down_and_recovery_after(cls: type, server: RedisServer) -> None:
     client = redis_client(server.url)  # 0.25 s timeout, no hidden retries
     limiters = {policy: make(cls, client, policy) for policy in ("raise", "allow", "deny")}
     for lim in limiters.values():  # mid-run: some quota used before the outage
@@ -97,7 +58,7 @@ def test_each_policy_while_redis_is_down_and_recovery_after(cls: type, server: P
     server.stop()
     with pytest.raises(BackendUnavailable) as info:
         limiters["raise"].allow("k")
-    assert "127.0.0.1" in str(info.value) and PASSWORD not in str(info.value)
+    assert f"127.0.0.1:{server.port}" in str(info.value)  # it names the server
     assert info.value.__cause__ is None and info.value.__suppress_context__  # no raw redis error chained
     opened = limiters["allow"].allow("k", 3)
     assert opened.allowed and opened.fallback and opened.remaining == 0
@@ -116,18 +77,18 @@ def test_each_policy_while_redis_is_down_and_recovery_after(cls: type, server: P
 
 
 @pytest.mark.timeout(60)
-def test_a_hung_redis_costs_one_socket_timeout_per_call_not_a_hang(server: PrivateRedis) -> None:
+def test_a_hung_redis_costs_one_socket_timeout_per_call_not_a_hang(server: RedisServer) -> None:
     client = redis_client(server.url, timeout=0.25)
     strict = GCRA(5, 1.0, backend=client, prefix="hung", clock=ManualClock())
     lenient = GCRA(5, 1.0, backend=client, prefix="hung", on_backend_error="allow", clock=ManualClock())
     assert strict.allow("k").allowed
-    server.pause()  # the process is alive and the port open, but nothing answers
+    pause(server)
     try:
         with pytest.raises(BackendUnavailable, match="Timeout"):  # the client's socket timeout fired
             strict.allow("k")
         assert lenient.allow("k").fallback
     finally:
-        server.resume()
+        resume(server)
     # A timed-out call may still run when the server wakes up (its command was sent): each of the
     # two may or may not have used quota. But the timed-out connection is dropped, not reused with a
     # stale reply in it, so the answers are consistent again: one unit per call.
