@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar
 
 from patterns._validate import (
     require_instance,
@@ -39,8 +39,6 @@ from patterns.ratelimit.store import (
 )
 
 __all__ = ["Outcome", "RateLimiter", "US_PER_SECOND", "MAX_SCALED", "cdiv", "choose_tick"]
-
-S = TypeVar("S")
 
 US_PER_SECOND = 1_000_000
 MAX_SCALED = 2**50  # every integer the algorithms compute stays below 2**53 (exact in Lua doubles)
@@ -68,7 +66,7 @@ def choose_tick(period: float, scale: int) -> tuple[int, int]:
     )
 
 
-class RateLimiter(ABC, Generic[S]):
+class RateLimiter(ABC):
     """Base class: ``allow(key, cost)`` returns a ``Decision``; state lives in memory or in Redis.
 
     Where the state lives:
@@ -175,9 +173,10 @@ class RateLimiter(ABC, Generic[S]):
         return self._P
 
     @abstractmethod
-    def _step(self, state: S | None, now: int, cost: int) -> tuple[S, Outcome]:
+    def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
         """The decision: (state or None, now in ticks, cost) -> (new state, outcome).
 
+        Each algorithm has its own state type (a tuple of integers, or a deque for the log).
         Must mirror the class's Lua script exactly. Only an admitted request's new state is
         stored; state that has run out (after ``reset`` ticks) must be equivalent to no state."""
 

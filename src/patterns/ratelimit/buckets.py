@@ -27,7 +27,7 @@ __all__ = ["TokenBucket", "GCRA", "LeakyBucket"]
 Pair = tuple[int, ...]
 
 
-class _BucketLimiter(RateLimiter[Pair]):
+class _BucketLimiter(RateLimiter):
     """Rate ``limit / period`` per second, bucket size ``burst`` (default ``limit``)."""
 
     _size_name: ClassVar[str] = "burst"

@@ -22,7 +22,7 @@ __all__ = ["FixedWindow", "SlidingWindowLog", "SlidingWindowCounter"]
 Counts = tuple[int, ...]
 
 
-class FixedWindow(RateLimiter[Counts]):
+class FixedWindow(RateLimiter):
     """At most ``limit`` per clock-aligned window ``[k*period, (k+1)*period)``.
 
     Guarantee: admitted cost in every aligned window <= limit. Not guaranteed: any sliding interval
@@ -48,7 +48,7 @@ class FixedWindow(RateLimiter[Counts]):
         return (window, count), (True, limit - count, 0, window_end, 0)
 
 
-class SlidingWindowLog(RateLimiter[deque[int]]):
+class SlidingWindowLog(RateLimiter):
     """Exact: in every interval ``(t - period, t]`` the admitted cost is <= ``limit``.
 
     State: the admission times still in the window, oldest first, one entry per unit of cost (at
@@ -80,7 +80,7 @@ class SlidingWindowLog(RateLimiter[deque[int]]):
         return log, (True, limit - count - cost, 0, at + P - now, 0)
 
 
-class SlidingWindowCounter(RateLimiter[Counts]):
+class SlidingWindowCounter(RateLimiter):
     """Estimate = previous window's count x (share of the sliding window still over it) + current.
 
     Admits only if estimate + cost <= limit, so admitted cost in every aligned window is <= limit.
