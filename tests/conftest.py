@@ -19,6 +19,8 @@ from patterns.clock import ManualClock
 
 REDIS_BACKENDS = ["fakeredis"] + (["redis"] if os.environ.get(infra.REDIS_URL_ENV) else [])
 KAFKA_BACKENDS = ["memory"] + (["kafka"] if os.environ.get(infra.KAFKA_BOOTSTRAP_ENV) else [])
+ETCD_URL_ENV = "PATTERNS_ETCD_URL"
+LEASE_BACKENDS = ["memory"] + (["etcd"] if os.environ.get(ETCD_URL_ENV) else [])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -30,9 +32,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.real_redis)
         if params.get("broker_kind") == "kafka":
             item.add_marker(pytest.mark.real_kafka)
+        if params.get("lease_backend") == "etcd":
+            item.add_marker(pytest.mark.real_etcd)
 
 
-_real_counts: dict[str, dict[str, int]] = {"real_redis": {}, "real_kafka": {}}
+_real_counts: dict[str, dict[str, int]] = {"real_redis": {}, "real_kafka": {}, "real_etcd": {}}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -46,7 +50,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     lines = []
-    for marker, env in (("real_redis", infra.REDIS_URL_ENV), ("real_kafka", infra.KAFKA_BOOTSTRAP_ENV)):
+    for marker, env in (("real_redis", infra.REDIS_URL_ENV), ("real_kafka", infra.KAFKA_BOOTSTRAP_ENV),
+                        ("real_etcd", ETCD_URL_ENV)):
         counts = _real_counts[marker]
         total = sum(counts.values())
         where = os.environ.get(env)
@@ -87,6 +92,19 @@ def redis_backend(request: pytest.FixtureRequest, unique: str) -> Iterator[Any]:
 def broker_kind(request: pytest.FixtureRequest) -> str:
     """'memory' always; 'kafka' too when PATTERNS_KAFKA_BOOTSTRAP is set."""
     return request.param
+
+
+@pytest.fixture(params=LEASE_BACKENDS)
+def lease_backend(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Any]:
+    """A lease service on the ``clock`` fixture: embedded, or the real etcd when PATTERNS_ETCD_URL is set."""
+    from patterns.coordination import EtcdLeaseService, MemoryLeaseService
+
+    if request.param == "memory":
+        yield MemoryLeaseService(clock)
+        return
+    service = EtcdLeaseService(os.environ[ETCD_URL_ENV], clock=clock)
+    yield service
+    service.close()
 
 
 # Hypothesis: no per-example deadline (CI machines are shared and slow); a fixed number of examples.
