@@ -56,9 +56,22 @@ class FencedStore(Generic[T]):
         with self._lock:
             self._data[require_text(key, "key")] = value
 
-    def read(self, key: str) -> T | None:
+    def read(self, key: str, *, token: int | None = None) -> T | None:
+        """The value at ``key``. A read that carries a token raises the key's high-water mark to it.
+
+        That matters for read-modify-write: a new holder that only showed its token when writing
+        leaves a gap between its read and its write in which the old holder's late write (older
+        token, but the store has seen nothing newer yet) is accepted, and the new holder then
+        overwrites it: an update is lost even with fencing. Showing the token on the read closes
+        the gap, because from then on the old holder's token is stale.
+        """
+        key = require_text(key, "key")
+        if token is not None:
+            token = require_int(token, "token", minimum=1, maximum=2**63 - 1)
         with self._lock:
-            return self._data.get(require_text(key, "key"))
+            if token is not None:
+                self._highest[key] = max(token, self._highest.get(key, 0))
+            return self._data.get(key)
 
     def write(self, key: str, value: T, *, token: int | None, writer: str = "?") -> bool:
         """Store ``value`` unless fencing refuses it; True if stored.
@@ -82,7 +95,7 @@ class FencedStore(Generic[T]):
             return accepted
 
     def highest_token(self, key: str) -> int:
-        """The highest token a write to ``key`` has carried (0 when none has)."""
+        """The highest token a read or write of ``key`` has carried (0 when none has)."""
         with self._lock:
             return self._highest.get(require_text(key, "key"), 0)
 
