@@ -41,4 +41,4 @@ def test_adding_a_short_window_never_makes_a_rule_fire_more(burn, long, factor, 
     traffic = month([Incident("x", 700, 200, 0.05)], days=1, blips=3, rng=random.Random(seed))
     alone = BurnRateRule(long=long, burn_rate=burn).firing(traffic, slo)
     paired = BurnRateRule(long=long, short=max(1, long // factor), burn_rate=burn).firing(traffic, slo)
-    assert not (paired & ~alone).any()
+    assert not (paired & ~alone)[long:].any()  # (before that the long-only rule has no verdict yet)

@@ -12,7 +12,7 @@ from typing import Any
 
 from patterns.coordination.scenarios import PausedClient
 
-__all__ = ["plot_paused", "architecture_dot", "lock_states_dot", "svg_of"]
+__all__ = ["plot_paused", "architecture_dot", "lock_states_dot"]
 
 
 def plot_paused(result: PausedClient, ax: Any = None) -> Any:
@@ -92,17 +92,3 @@ def lock_states_dot() -> str:
         "}",
     ])
 
-
-def svg_of(dot_source: str) -> str:
-    """Render Graphviz ``dot_source`` to SVG text with the ``dot`` program (Debian's graphviz)."""
-    import shutil
-    import subprocess
-
-    dot = shutil.which("dot")
-    if dot is None:
-        raise RuntimeError("the Graphviz 'dot' program is not installed (apt-get install graphviz)")
-    done = subprocess.run([dot, "-Tsvg"], input=dot_source.encode(), capture_output=True, check=False,
-                          timeout=30)
-    if done.returncode != 0:
-        raise ValueError(f"dot failed: {done.stderr.decode(errors='replace')[:500]}")
-    return done.stdout.decode()

@@ -8,7 +8,8 @@
 * ``ThresholdRule(threshold, window)``: the naive alert, "error ratio over ``window`` minutes above
   ``threshold``".
 
-``firing(traffic, slo)`` returns one boolean per minute; ``episodes`` turns that into (start, end)
+``firing(traffic, slo)`` returns one boolean per minute (False until the rule's shorter window holds
+a full window of data: at the very start of a trace two errors in one minute are not a trend); ``episodes`` turns that into (start, end)
 pairs; ``score`` matches episodes to incidents and counts false alarms and missed incidents.
 """
 
@@ -82,6 +83,7 @@ class BurnRateRule:
         on = window_ratio(traffic, self.long) > threshold
         if self.short is not None:
             on &= window_ratio(traffic, self.short) > threshold
+        on[: (self.short or self.long) - 1] = False  # no verdict before the first window has filled
         return on
 
 
@@ -117,7 +119,9 @@ class ThresholdRule:
             object.__setattr__(self, "name", f"error ratio > {self.threshold:.2%} over {_span(self.window)}")
 
     def firing(self, traffic: Traffic, slo: SLO) -> np.ndarray:
-        return window_ratio(traffic, self.window) > self.threshold
+        on = window_ratio(traffic, self.window) > self.threshold
+        on[: self.window - 1] = False
+        return on
 
 
 def _span(minutes: int) -> str:

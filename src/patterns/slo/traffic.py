@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from patterns._validate import require_instance, require_int, require_number, require_probability, require_text
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_number,
+    require_probability,
+    require_text,
+)
 
 __all__ = ["Incident", "Traffic", "month"]
 
