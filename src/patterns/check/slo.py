@@ -10,9 +10,10 @@ import math
 import random
 
 from patterns.check import not_ready, report
+from patterns.slo.traffic import Traffic
 
 __all__ = ["BURN_QUESTION", "DETECT_QUESTION", "check_page_burn_rate", "check_detection_time", "check_alert",
-           "test_month"]
+           "exercise_month"]
 
 #: Exercise 1: a 99.95% SLO over 28 days; page when 2% of the budget goes in one hour.
 BURN_QUESTION: dict[str, float] = {"objective": 0.9995, "period_days": 28.0, "spent": 0.02, "hours": 1.0}
@@ -82,7 +83,7 @@ def check_detection_time(answer: object) -> bool:
     return report(title, [f"minutes_2 = {value:g}. Hint: {hint}"])
 
 
-def test_month(seed: int = 2024):  # type: ignore[no-untyped-def]  # noqa: ANN201 - returns a Traffic
+def exercise_month(seed: int = 2024) -> Traffic:
     """The month exercise 3 is checked on: an outage, a bad deploy, a slow burn, and 40 blips."""
     from patterns.slo import Incident, month
 
@@ -108,7 +109,7 @@ def check_alert(alert: object) -> bool:
     problems = []
     for seed in (2024, 7):
         try:
-            result = score(alert, test_month(seed), slo)  # type: ignore[arg-type]
+            result = score(alert, exercise_month(seed), slo)  # type: ignore[arg-type]  # duck-typed rule
         except Exception as exc:  # noqa: BLE001 - the learner's rule may fail in any way: report it
             return report(title, [f"evaluating alert_3 raised {type(exc).__name__}: {exc}"])
         if result.false_alarms:

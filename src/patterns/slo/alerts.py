@@ -53,7 +53,10 @@ def window_ratio(traffic: Traffic, minutes: int) -> np.ndarray:
 
 
 class Rule(Protocol):
-    name: str
+    """Anything with a ``name`` and ``firing(traffic, slo)`` -> one boolean per minute."""
+
+    @property
+    def name(self) -> str: ...
 
     def firing(self, traffic: Traffic, slo: SLO) -> np.ndarray: ...
 
