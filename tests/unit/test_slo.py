@@ -107,3 +107,12 @@ def test_traffic_is_deterministic_for_a_seed():
 def test_bad_arguments_are_refused(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_spent_counts_the_whole_incident_and_detect_only_until_it_fires():
+    from patterns.slo import spent
+
+    outage = Incident("outage", 600, 20, 1.0)
+    traffic = month([outage], days=30, background=0.0, rng=random.Random(1))
+    assert spent(traffic, slo, outage) == pytest.approx(20 * 1000 / 43_200)  # 20 of 43.2 outage minutes
+    assert detect(WORKBOOK_RULES[0], traffic, slo, outage).budget_spent == pytest.approx(1000 / 43_200)

@@ -21,6 +21,7 @@ from patterns.slo.alerts import (
     detect,
     episodes,
     score,
+    spent,
     window_ratio,
 )
 from patterns.slo.budget import SLO
@@ -42,6 +43,7 @@ __all__ = [
     "episodes",
     "Detection",
     "detect",
+    "spent",
     "Score",
     "score",
 ]

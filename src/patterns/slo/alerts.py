@@ -36,6 +36,7 @@ __all__ = [
     "episodes",
     "Detection",
     "detect",
+    "spent",
     "Score",
     "score",
 ]
@@ -159,7 +160,8 @@ class Detection:
 
     detected_after: int | None  # minutes from the incident's start until the rule fires (rules are
     #                             evaluated at the end of each minute, so a first-minute alert is 1)
-    budget_spent: float         # fraction of the period's budget the incident spent by then
+    budget_spent: float         # fraction of the period's budget the incident had spent when the rule
+    #                             fired (all of it, if the rule never fired): see also ``spent``
     reset_after: int | None     # minutes from the incident's end until the rule stopped firing
 
 
@@ -175,6 +177,12 @@ def detect(rule: Rule, traffic: Traffic, slo: SLO, incident: Incident) -> Detect
     after = np.flatnonzero(~on[max(first, incident.end):])
     reset = int(after[0]) + max(first, incident.end) - incident.end if after.size else None
     return Detection(int(hits[0]) + 1, spent, reset)
+
+
+def spent(traffic: Traffic, slo: SLO, incident: Incident) -> float:
+    """The fraction of the period's error budget ``incident``'s minutes spent (every bad request in
+    them, background included), for a period with ``traffic``'s mean request rate."""
+    return _spent(traffic, slo, incident.start, incident.end)
 
 
 def _spent(traffic: Traffic, slo: SLO, start: int, end: int) -> float:

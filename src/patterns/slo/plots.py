@@ -37,6 +37,7 @@ def plot_burn(traffic: Traffic, slo: SLO, rule: BurnRateRule, *, start: int = 0,
             ax.axvspan(max(incident.start, start) / 60, min(incident.end, end) / 60, ymin=0, ymax=0.04,
                        color="k")
     ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("time (hours); black bar: incident; red: alert firing")
     ax.set_ylabel("burn rate")
     ax.legend(loc="upper right", fontsize=8)
