@@ -10,6 +10,8 @@
 # Then: export PATTERNS_ETCD_URL=http://127.0.0.1:CLIENT_PORT
 # The etcd log and data directory sit next to the pid file (<pidfile>.log, <pidfile>.data).
 set -euo pipefail
+# shellcheck source=scripts/pidfile.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pidfile.sh"
 
 WAIT_SECONDS=20
 ETCD="${ETCD:-$(command -v etcd || echo /usr/bin/etcd)}"
@@ -55,17 +57,9 @@ start() {
 }
 
 stop() {
-  local pidfile="$1"
-  [[ -f "$pidfile" ]] || { echo "no pid file $pidfile" >&2; exit 1; }
-  local pid
-  pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
-    for (( i = 0; i < 50; i++ )); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
-  fi
-  rm -rf "$pidfile.data"
-  rm -f "$pidfile"
+  [[ -f "$1" ]] || { echo "no pid file $1" >&2; exit 1; }
+  stop_pidfile "$1"
+  rm -rf "$1.data"
 }
 
 case "${1:-}" in
