@@ -85,7 +85,11 @@ def _entry(kv: dict[str, Any]) -> Entry:
 
 
 class EtcdLeaseService:
-    """The lease service on a real etcd (v3 API through its gRPC gateway)."""
+    """The lease service on a real etcd (v3 API through its gRPC gateway).
+
+    Not shared between threads: give each thread its own instance (etcd itself serialises their
+    transactions). ``MemoryLeaseService`` is the thread-safe embedded one.
+    """
 
     def __init__(self, url: str | None = None, *, clock: Clock | None = None, timeout: float = 2.0) -> None:
         url = url if url is not None else etcd_url()
