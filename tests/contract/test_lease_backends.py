@@ -141,3 +141,87 @@ def test_election_follows_registration_order(lease_backend, clock, unique):
     assert election.leader() == "node-3"
     assert election.resign(s3) and election.leader() is None
     election.clear()
+
+
+# -- differential: the embedded service and etcd answer every operation alike -------------------
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from patterns.clock import ManualClock  # noqa: E402
+from patterns.coordination import EtcdLeaseService, MemoryLeaseService  # noqa: E402
+
+_op = st.one_of(
+    st.tuples(st.just("advance"), st.sampled_from([0.5, 1.0, 2.5])),
+    st.tuples(st.just("grant"), st.sampled_from([1.0, 2.0, 4.0])),
+    st.tuples(st.sampled_from(["keep_alive", "revoke", "ttl"]), st.integers(0, 3)),
+    st.tuples(st.sampled_from(["create", "acquire", "delete_if"]), st.tuples(st.integers(0, 2), st.integers(0, 3))),
+    st.tuples(st.sampled_from(["get", "delete"]), st.integers(0, 2)),
+)
+
+
+def _apply(service, clock, leases, prefix, op, arg):
+    if op == "advance":
+        clock.advance(arg)
+        return None
+    if op == "grant":
+        leases.append(service.grant(arg))
+        return len(leases)
+    if op in ("keep_alive", "revoke", "ttl"):
+        if arg >= len(leases):
+            return "no lease"
+        lease = leases[arg]
+        if op == "ttl":
+            return round(service.time_to_live(lease), 6)
+        if op == "revoke":
+            return service.revoke(lease)
+        try:
+            return service.keep_alive(lease)
+        except LeaseExpired:
+            return "expired"
+    if op in ("get", "delete"):
+        key = f"{prefix}k{arg}"
+        if op == "delete":
+            return service.delete(key)
+        entry = service.get(key)
+        return None if entry is None else (entry.value, entry.version)
+    (k, lease_index) = arg
+    if lease_index >= len(leases):
+        return "no lease"
+    key, lease = f"{prefix}k{k}", leases[lease_index]
+    try:
+        if op == "create":
+            return service.create(key, f"v{lease_index}", lease)
+        if op == "acquire":
+            return service.acquire(key, f"v{lease_index}", lease, f"{prefix}counter")
+        return service.delete(key, if_value=f"v{lease_index}")
+    except LeaseExpired:
+        return "expired"
+
+
+@pytest.mark.real_etcd
+@pytest.mark.skipif(not os.environ.get("PATTERNS_ETCD_URL"), reason="needs PATTERNS_ETCD_URL")
+@settings(max_examples=60)
+@given(st.lists(_op, max_size=25))
+def test_embedded_and_etcd_agree_on_every_answer(ops):
+    prefix = f"/diff-{uuid.uuid4().hex[:10]}/"
+    mem_clock, etcd_clock = ManualClock(), ManualClock()
+    memory = MemoryLeaseService(mem_clock)
+    etcd = EtcdLeaseService(clock=etcd_clock)
+    mem_leases: list[int] = []
+    etcd_leases: list[int] = []
+    try:
+        for op, arg in ops:
+            expected = _apply(memory, mem_clock, mem_leases, prefix, op, arg)
+            got = _apply(etcd, etcd_clock, etcd_leases, prefix, op, arg)
+            assert got == expected, (op, arg)
+        assert [(e.key, e.value, e.version) for e in etcd.entries(prefix)] == [
+            (e.key, e.value, e.version) for e in memory.entries(prefix)
+        ]
+    finally:
+        etcd.delete_prefix(prefix)
+        for lease in etcd_leases:
+            etcd.revoke(lease)
+        etcd.close()
