@@ -201,15 +201,19 @@ def _apply(service, clock, leases, prefix, op, arg):
         return "expired"
 
 
-@pytest.mark.real_etcd
-@pytest.mark.skipif(not os.environ.get("PATTERNS_ETCD_URL"), reason="needs PATTERNS_ETCD_URL")
+OTHER = ["memory"] + (["etcd"] if os.environ.get("PATTERNS_ETCD_URL") else [])
+
+
+@pytest.mark.parametrize("lease_backend", OTHER)  # "etcd" is counted as a real-etcd test
 @settings(max_examples=60)
-@given(st.lists(_op, max_size=25))
-def test_embedded_and_etcd_agree_on_every_answer(ops):
+@given(ops=st.lists(_op, max_size=25))
+def test_every_backend_answers_like_the_embedded_service(lease_backend, ops):
+    """Differential: the same random operations on the embedded service and on ``lease_backend``
+    (etcd when configured; a second embedded service otherwise, which checks determinism)."""
     prefix = f"/diff-{uuid.uuid4().hex[:10]}/"
     mem_clock, etcd_clock = ManualClock(), ManualClock()
     memory = MemoryLeaseService(mem_clock)
-    etcd = EtcdLeaseService(clock=etcd_clock)
+    etcd = EtcdLeaseService(clock=etcd_clock) if lease_backend == "etcd" else MemoryLeaseService(etcd_clock)
     mem_leases: list[int] = []
     etcd_leases: list[int] = []
     try:
@@ -224,4 +228,5 @@ def test_embedded_and_etcd_agree_on_every_answer(ops):
         etcd.delete_prefix(prefix)
         for lease in etcd_leases:
             etcd.revoke(lease)
-        etcd.close()
+        if isinstance(etcd, EtcdLeaseService):
+            etcd.close()

@@ -41,11 +41,14 @@ def test_threads_racing_for_one_lock_never_overlap_and_get_distinct_tokens():
     assert sorted(tokens) == list(range(1, 181))
 
 
-@pytest.mark.real_etcd
-@pytest.mark.skipif(not os.environ.get("PATTERNS_ETCD_URL"), reason="needs PATTERNS_ETCD_URL")
+REAL_TIME = ["memory"] + (["etcd"] if os.environ.get("PATTERNS_ETCD_URL") else [])
+
+
+@pytest.mark.parametrize("lease_backend", REAL_TIME)  # "etcd" is counted as a real-etcd test
 @pytest.mark.timeout(60)
-def test_real_etcd_expires_a_lease_on_its_own_timer_and_keep_alive_prevents_it():
-    service = EtcdLeaseService()  # real time: etcd counts the TTL down itself
+def test_a_lease_expires_in_real_time_unless_kept_alive(lease_backend):
+    # real time: etcd counts the TTL down on its own timer (the embedded service on time.monotonic)
+    service = EtcdLeaseService() if lease_backend == "etcd" else MemoryLeaseService()
     try:
         lock = Lock(service, f"real-time-{os.getpid()}")
         kept = Session(service, "kept", ttl=2.0)
@@ -65,4 +68,5 @@ def test_real_etcd_expires_a_lease_on_its_own_timer_and_keep_alive_prevents_it()
         kept.close()
         lock.clear()
     finally:
-        service.close()
+        if isinstance(service, EtcdLeaseService):
+            service.close()
