@@ -344,3 +344,70 @@ def test_every_gallery_diagram_is_generated_described_and_renders_cleanly(name: 
     assert diagram.generated and diagram.generated_from.startswith("patterns.")
     assert len(diagram.alt) > 40
     assert "<svg" in to_svg(diagram.dot)  # strict: not even a warning from dot
+
+
+def test_a_traced_stand_in_passes_isinstance_checks() -> None:
+    conn = sqlite3.connect(":memory:")
+    stand_in = Tracer().wrap(conn, "db", caller="app")
+    assert isinstance(stand_in, sqlite3.Connection)
+
+
+def test_describe_sql_names_the_verb_and_table() -> None:
+    from patterns.diagrams.tracing import describe_sql
+
+    cases = {"BEGIN IMMEDIATE": "BEGIN IMMEDIATE", "INSERT INTO outbox(a) VALUES (?)": "INSERT INTO outbox",
+             "insert or ignore into seen(x) values (?)": "INSERT OR IGNORE INTO seen",
+             "UPDATE outbox SET sent_at = ? WHERE seq = ?": "UPDATE outbox SET sent_at",
+             "SELECT * FROM outbox WHERE sent_at IS NULL": "SELECT ... FROM outbox", "CREATE TABLE t (a)": None}
+    for sql, label in cases.items():
+        assert describe_sql("execute", (sql,), {}) == label
+    assert describe_sql("commit", (), {}) == "COMMIT" and describe_sql("cursor", (), {}) is None
+
+
+def test_a_lost_message_is_dotted_and_ends_in_a_bar() -> None:
+    t = Trace()
+    t.send("a", "b", "ping", lost=True)
+    t.send("b", "a", "pong", lost=True)
+    d = sequence_diagram(t)
+    assert 'style=dotted, label="ping", arrowhead=tee' in d.dot
+    assert "dir=back, arrowtail=tee" in d.dot and "(lost)" in d.alt
+
+
+def test_the_network_observer_sees_every_message_in_time_order() -> None:
+    from patterns.consistency import build_cluster
+
+    store = build_cluster(3, 2, 2, seed=0)
+    seen: list[tuple[str, str, str, str]] = []
+    store.network.observer = lambda *event: seen.append(event)
+    store.write("x", 1, coordinator="n1")
+    store.network.run()
+    labels = [(e, s, d, label) for e, s, d, label in seen]
+    assert sorted(d for e, s, d, label in labels if label == "write x=1") == ["n1", "n2", "n3"]
+    assert sum(label == "ack" for *_, label in labels) == 3
+    store.network.partition(["n1"])
+    seen.clear()
+    store.submit_read("x", coordinator="n3")
+    store.network.run()
+    assert ("dropped", "n3", "n1", "read x") in seen
+    assert ("delivered", "n2", "n3", "x=1") in seen
+    assert store.network.stats.dropped >= 1
+
+
+def test_network_labels_are_only_computed_when_observed() -> None:
+    from patterns.clock import ManualClock as Clock
+    from patterns.consistency.network import Network
+
+    network = Network(["a", "b"], clock=Clock())
+    calls = []
+
+    def label() -> str:
+        calls.append(1)
+        return "expensive"
+
+    network.send("a", "b", lambda: None, label)
+    network.run()
+    assert calls == []
+    network.observer = lambda *event: None
+    network.send("a", "b", lambda: None, label)
+    network.run()
+    assert calls == [1]

@@ -38,7 +38,7 @@ INK = "#333333"
 FONT = "Helvetica"
 THEME_DEFAULTS = (
     f'graph [bgcolor="transparent", fontname="{FONT}", fontsize=11, fontcolor="{INK}", '
-    'nodesep=0.35, ranksep=0.45, pad=0.15]',
+    'nodesep=0.35, ranksep=0.45, pad=0.15, color="#777777", style="rounded,dashed"]',  # clusters inherit
     f'node [fontname="{FONT}", fontsize=11, fontcolor="#1f1f1f", color="{INK}", penwidth=1.1, '
     'shape=box, style="rounded,filled", fillcolor="#dbe8fb", margin="0.14,0.06", height=0.36]',
     f'edge [fontname="{FONT}", fontsize=10, fontcolor="{INK}", color="{INK}", arrowsize=0.7, penwidth=1.0]',

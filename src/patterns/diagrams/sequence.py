@@ -21,7 +21,8 @@ __all__ = ["Message", "Trace", "sequence_diagram", "describe_sequence"]
 
 @dataclass(frozen=True)
 class Message:
-    """One arrow: ``sender`` to ``receiver`` with ``label``; ``reply`` draws it dashed.
+    """One arrow: ``sender`` to ``receiver`` with ``label``; ``reply`` draws it dashed, ``lost``
+    dotted and ending in a bar (a message the network dropped).
 
     ``sender == receiver`` is a note on that participant's lifeline.
     """
@@ -30,6 +31,7 @@ class Message:
     receiver: str
     label: str
     reply: bool = False
+    lost: bool = False
 
     @property
     def is_note(self) -> bool:
@@ -63,10 +65,10 @@ class Trace:
             self._set_kind(name, kind)
         return name
 
-    def send(self, sender: str, receiver: str, label: str, *, reply: bool = False) -> Message:
+    def send(self, sender: str, receiver: str, label: str, *, reply: bool = False, lost: bool = False) -> Message:
         """Record one message (and declare its participants in order of appearance)."""
         message = Message(self.participant(sender), self.participant(receiver),
-                          require_text(label, "label", max_length=500), reply)
+                          require_text(label, "label", max_length=500), reply, lost)
         self.messages.append(message)
         return message
 
@@ -103,7 +105,8 @@ def describe_sequence(trace: Trace, title: str | None = None, *, limit: int = 40
         if m.is_note:
             steps.append(f"{i}. {m.sender}: {m.label}")
         else:
-            steps.append(f"{i}. {m.sender} to {m.receiver}{' (reply)' if m.reply else ''}: {m.label}")
+            kind = " (lost)" if m.lost else " (reply)" if m.reply else ""
+            steps.append(f"{i}. {m.sender} to {m.receiver}{kind}: {m.label}")
     more = len(trace.messages) - limit
     tail = f" ... and {more} more messages." if more > 0 else ""
     return head + " " + "; ".join(steps) + ("." if steps and not tail else "") + tail
@@ -139,7 +142,8 @@ def sequence_diagram(trace: Trace, *, title: str | None = None, alt: str | None 
     for r, m in enumerate(trace.messages, start=1):
         rank = [_row_node(i, r) for i in columns.values()]
         a, b = columns[m.sender], columns[m.receiver]
-        style = "dashed" if m.reply else "solid"
+        style = "dotted" if m.lost else "dashed" if m.reply else "solid"
+        tip = "tee" if m.lost else "normal"
         if m.is_note:
             note = ", ".join(f"{k}={quote(v)}" for k, v in KINDS["note"].items())
             lines.append(f"  {_row_node(a, r)} [{note}, width=0, height=0.3, fontsize=10, "
@@ -159,9 +163,9 @@ def sequence_diagram(trace: Trace, *, title: str | None = None, alt: str | None 
             if j == label_at:
                 segment.append(f"label={quote(m.label)}")
             if a < b:
-                segment.append("arrowhead=normal" if arrow else "arrowhead=none")
+                segment.append(f"arrowhead={tip}" if arrow else "arrowhead=none")
             else:
-                segment.append("dir=back" if arrow else "dir=none")
+                segment.append(f"dir=back, arrowtail={tip}" if arrow else "dir=none")
             parts.append(f"{tail} -> {head} [{', '.join(segment)}];")
         lines.append("  { rank=same; " + " ".join(rank) + " " + " ".join(parts) + " }")
     lines.append("}")

@@ -9,18 +9,21 @@ call into a label (or None to leave it out), so the chart reads "read item:42 ->
 a repr.
 
 Only method calls are recorded; attribute reads pass through. Exceptions are recorded as replies
-(``-> raises X``) and re-raised unchanged.
+(``-> raises X``) and re-raised unchanged. The stand-in reports the wrapped object's class, so
+``isinstance`` checks in a pattern's constructor accept it. ``describe_sql`` labels the statements
+a pattern runs on a ``sqlite3.Connection`` (``BEGIN IMMEDIATE``, ``INSERT INTO outbox``, ...).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from patterns._validate import require_text
 from patterns.diagrams.sequence import Trace
 
-__all__ = ["Call", "Tracer", "short"]
+__all__ = ["Call", "Tracer", "short", "describe_sql"]
 
 #: describe(method, args, kwargs) -> the label of the call (None: do not record it)
 Describe = Callable[[str, tuple[Any, ...], Mapping[str, Any]], str | None]
@@ -42,6 +45,36 @@ def _default_describe(method: str, args: tuple[Any, ...], kwargs: Mapping[str, A
 
 def _default_explain(method: str, result: Any) -> str | None:
     return None if result is None else short(result)
+
+
+_SQL_SHAPES = (
+    (re.compile(r"^(BEGIN(?: IMMEDIATE| EXCLUSIVE| DEFERRED)?|COMMIT|ROLLBACK)\b", re.I), "{0}"),
+    (re.compile(r"^INSERT(?: OR (\w+))? INTO (\w+)", re.I), "INSERT{or} INTO {1}"),
+    (re.compile(r"^UPDATE (\w+) SET (\w+)", re.I), "UPDATE {0} SET {1}"),
+    (re.compile(r"^DELETE FROM (\w+)", re.I), "DELETE FROM {0}"),
+    (re.compile(r"^SELECT .*? FROM (\w+)", re.I | re.S), "SELECT ... FROM {0}"),
+)
+
+
+def describe_sql(method: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str | None:
+    """A label for a call on a ``sqlite3.Connection``: the statement's verb and table.
+
+    Schema statements (``CREATE``, ``PRAGMA``) and calls other than ``execute``/``executemany``/
+    ``commit``/``rollback`` are left out: they are set-up, not the conversation.
+    """
+    if method in ("commit", "rollback"):
+        return method.upper()
+    if method not in ("execute", "executemany") or not args or not isinstance(args[0], str):
+        return None
+    sql = " ".join(args[0].split())
+    for pattern, shape in _SQL_SHAPES:
+        match = pattern.match(sql)
+        if match:
+            groups = match.groups()
+            if shape.startswith("INSERT"):
+                return shape.format(*groups, **{"or": f" OR {groups[0].upper()}" if groups[0] else ""})
+            return shape.format(*(g.upper() if i == 0 and shape == "{0}" else g for i, g in enumerate(groups)))
+    return None
 
 
 class Call:
@@ -78,6 +111,10 @@ class _Traced:
 
     def __setattr__(self, attribute: str, value: Any) -> None:
         setattr(self._target, attribute, value)
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # isinstance(stand_in, Outbox) holds, as for the real object
+        return type(self._target)
 
     def __repr__(self) -> str:
         return f"traced({self._target!r})"
