@@ -7,6 +7,7 @@ browser is a failure; on a laptop without Chromium these tests are skipped with 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -75,3 +76,38 @@ def test_page_renders_with_its_figures(page, tmp_path):
     assert shot.is_file(), f"{page}: no screenshot"
     stats = ImageStat.Stat(Image.open(shot).convert("L"))
     assert stats.stddev[0] > 5, f"{page}: the screenshot is blank"
+
+
+# Dark mode: the theme sets data-theme on <html>; the diagram stylesheet inverts diagrams then.
+THEME_PROBE = """
+<script>window.addEventListener('load', () => setTimeout(() => {
+  const report = {};
+  for (const mode of ['light', 'dark']) {
+    document.documentElement.dataset.theme = mode;
+    const imgs = [...document.querySelectorAll('figure.diagram img')];
+    report[mode] = imgs.map(i => getComputedStyle(i).filter);
+    report[mode + '-background'] = getComputedStyle(document.body).backgroundColor;
+  }
+  const out = document.createElement('pre'); out.id = 'theme-report';
+  out.textContent = JSON.stringify(report);
+  document.body.appendChild(out);
+}, 200));</script>
+"""
+
+
+@pytest.mark.parametrize("page", [n for n in toc_pages() if n.startswith("chapters/")][:3])
+def test_diagrams_are_inverted_in_dark_mode_only(page):
+    source = HTML / f"{page}.html"
+    probed = source.with_name(f".theme-{source.name}")
+    probed.write_text(source.read_text(encoding="utf-8").replace("</body>", THEME_PROBE + "</body>"))
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            dom = run(["--dump-dom", probed.as_uri()], profile).stdout
+    finally:
+        probed.unlink()
+    match = re.search(r'<pre id="theme-report"[^>]*>(.*?)</pre>', dom)
+    assert match, f"{page}: the browser did not finish loading the page"
+    report = json.loads(match.group(1).replace("&quot;", '"'))
+    assert report["light"] and all(f == "none" for f in report["light"]), report
+    assert all("invert" in f for f in report["dark"]), report
+    assert report["light-background"] != report["dark-background"], report
