@@ -7,7 +7,7 @@
 - ``sequence``: message sequence charts from a recorded ``Trace``.
 - ``tracing``: ``Tracer.wrap`` records the calls a pattern makes on the objects it is given.
 - ``views``: call graphs and request paths of ``patterns.architecture`` systems.
-- ``gallery``: the functions the chapters name in their ``{diagram}`` blocks.
+- ``gallery``: the functions the chapters name in their ``{diagram}`` blocks (scenarios in ``figures``).
 - ``sphinx``: the ``diagram`` directive (the book's ``_config.yml`` loads it).
 
 Like plotting, this package imports the pattern families; no family imports it.
