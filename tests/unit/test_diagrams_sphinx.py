@@ -57,6 +57,7 @@ def test_both_forms_render_to_figures_with_alt_text(tmp_path: Path) -> None:
     for img in (generated, drawn):
         svg = (out / img["src"]).read_text()
         assert "<svg" in svg and "dark-light" in img["class"]
+        assert img.parent.name == "a" and img.parent["href"] == img["src"]  # opens at full size
     drawn_svg = (out / drawn["src"]).read_text()
     assert "cylinder" not in drawn_svg and 'fill="#fde9c9"' in drawn_svg  # kind=store got the store's fill
     css = (out / "_static" / "diagrams.css").read_text()

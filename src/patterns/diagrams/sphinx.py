@@ -47,6 +47,7 @@ CSS = """\
 /* patterns.diagrams: Graphviz diagrams, dark ink on a transparent background */
 figure.diagram { margin: 1.4em auto; text-align: center; }
 figure.diagram img { max-width: 100%; height: auto; }
+figure.diagram a.diagram-full-size { cursor: zoom-in; }
 figure.diagram figcaption { font-size: 0.9em; margin-top: 0.4em; }
 figure.diagram figcaption .diagram-source { color: var(--pst-color-text-muted, #666); }
 /* dark mode: invert lightness, rotate hues back, so light ink sits on the dark page */
@@ -143,8 +144,10 @@ def visit_diagram_html(self: SphinxTranslator, node: diagram_node) -> None:
     body: list[str] = self.body
     body.append(f'<figure class="{classes}"{ids}>')
     data = f' data-generated-from="{html.escape(generated)}"' if generated else ""
-    body.append(f'<img src="{html.escape(source)}" alt="{html.escape(node["alt"])}" '
-                f'class="dark-light diagram-image"{data}>')
+    # the picture links to itself: a wide sequence chart can be opened at full size on a phone
+    body.append(f'<a class="diagram-full-size" href="{html.escape(source)}" title="open at full size">'
+                f'<img src="{html.escape(source)}" alt="{html.escape(node["alt"])}" '
+                f'class="dark-light diagram-image"{data}></a>')
     parts = []
     if node["caption"]:
         parts.append(html.escape(node["caption"]))
