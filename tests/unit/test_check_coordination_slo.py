@@ -63,18 +63,6 @@ def test_survives_pause_boundary():
     assert not c15.survives_pause(8.0, phase=2.0)
 
 
-def test_diagrams_render_offline():
-    from patterns.coordination.plots import architecture_dot, lock_states_dot
-    from patterns.dot import svg_of
-    from patterns.slo import SLO
-    from patterns.slo.plots import slo_pipeline_dot
-
-    for source in (architecture_dot(), lock_states_dot(), slo_pipeline_dot(SLO(), WORKBOOK_RULES)):
-        assert svg_of(source).lstrip().startswith("<?xml")
-    with pytest.raises(ValueError, match="dot failed"):
-        svg_of("digraph {")
-
-
 def test_figures_draw(clock):
     import matplotlib
 

@@ -1,9 +1,8 @@
 """Figures for chapter 15 and its lab (matplotlib is imported inside the functions).
 
 ``plot_paused`` draws a ``PausedClient`` run as a timeline: when the lock service says each client
-holds the lock, when each client *believes* it does, and each write accepted or refused.
-``architecture_dot`` describes the pieces of the chapter as a Graphviz graph, from the package's own
-names, for the chapter to render with ``dot``.
+holds the lock, when each client *believes* it does, and each write accepted or refused. (The
+chapter's diagrams are in ``patterns.diagrams.figures.coordination``.)
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from typing import Any
 
 from patterns.coordination.scenarios import PausedClient
 
-__all__ = ["plot_paused", "architecture_dot", "lock_states_dot"]
+__all__ = ["plot_paused"]
 
 
 def plot_paused(result: PausedClient, ax: Any = None) -> Any:
@@ -49,46 +48,4 @@ def plot_paused(result: PausedClient, ax: Any = None) -> Any:
                  f"{'with' if result.fencing else 'without'} fencing: {verdict}")
     ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
     return ax
-
-
-def architecture_dot() -> str:
-    """Graphviz source: clients, the lease service (embedded or etcd), and the fenced resource."""
-    from patterns.coordination.backend import MemoryLeaseService
-    from patterns.coordination.etcd import EtcdLeaseService
-    from patterns.coordination.primitives import Election, Lock, Session
-    from patterns.coordination.storage import FencedStore
-
-    service = "LeaseBackend|" + f"{MemoryLeaseService.__name__} (embedded)\\n{EtcdLeaseService.__name__} (etcd)"
-    lines = [
-        "digraph coordination {",
-        '  rankdir=LR; node [shape=box, style="rounded", fontname="Helvetica", fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=9];',
-        '  subgraph cluster_clients { label="clients (each a process)"; style=dashed;',
-        f'    c1 [label="client-1\\n{Session.__name__} (lease, kept alive)"];',
-        f'    c2 [label="client-2\\n{Session.__name__} (lease, kept alive)"]; }}',
-        f'  svc [shape=record, label="{{{service}}}"];',
-        f'  res [label="resource\\n{FencedStore.__name__}\\n(checks fencing tokens)"];',
-        f'  c1 -> svc [label="{Lock.__name__}.acquire -> token"];',
-        f'  c2 -> svc [label="{Election.__name__}.campaign"];',
-        '  c1 -> res [label="write(value, token)"];',
-        '  c2 -> res [label="write(value, token)"];',
-        '  svc -> svc [label="lease expiry\\ndeletes keys"];',
-        "}",
-    ]
-    return "\n".join(lines)
-
-
-def lock_states_dot() -> str:
-    """Graphviz source: the states of a lock key on the lease service."""
-    return "\n".join([
-        "digraph lock {",
-        '  rankdir=LR; node [shape=ellipse, fontname="Helvetica", fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=9];',
-        '  free [label="free"]; held [label="held by A\\n(token n)"];',
-        '  free -> held [label="acquire: create key on A\'s lease,\\ncounter version -> n"];',
-        '  held -> held [label="keep-alive\\n(TTL reset)"];',
-        '  held -> free [label="release (delete if value = A)"];',
-        '  held -> free [label="lease expires / revoked\\n(A may not know!)", color="red", fontcolor="red"];',
-        "}",
-    ])
 

@@ -11,7 +11,7 @@ from patterns.slo.alerts import BurnRateRule, Rule, episodes, window_ratio
 from patterns.slo.budget import SLO
 from patterns.slo.traffic import Traffic
 
-__all__ = ["plot_burn", "plot_budget", "slo_pipeline_dot"]
+__all__ = ["plot_burn", "plot_budget"]
 
 
 def plot_burn(traffic: Traffic, slo: SLO, rule: BurnRateRule, *, start: int = 0, end: int | None = None,
@@ -65,28 +65,3 @@ def plot_budget(traffic: Traffic, slo: SLO, rules: Sequence[Rule], *, ax: Any = 
     ax.set_ylim(-12 - 9 * len(rules), 105)
     return ax
 
-
-def slo_pipeline_dot(slo: SLO, rules: Sequence[BurnRateRule]) -> str:
-    """Graphviz source: requests -> SLI counters -> windowed burn rates -> alert rules -> page/ticket."""
-    lines = [
-        "digraph slo {",
-        '  rankdir=LR; node [shape=box, style="rounded", fontname="Helvetica", fontsize=10];',
-        '  edge [fontname="Helvetica", fontsize=9];',
-        '  req [label="requests\\n(load balancer / service)"];',
-        '  sli [label="SLI counters\\ngood, total per minute"];',
-        f'  budget [label="SLO {slo.objective:.2%} / {slo.period_days:g} d\\n'
-        f'budget = {slo.budget_ratio:.2%} of requests"];',
-        "  req -> sli; sli -> budget [style=dashed];",
-    ]
-    windows = sorted({w for r in rules for w in (r.long, r.short) if w})
-    for w in windows:
-        lines.append(f'  w{w} [shape=ellipse, label="error ratio\\nlast {w} min"]; sli -> w{w};')
-    for i, rule in enumerate(rules):
-        lines.append(f'  r{i} [label="{rule.severity}: > {rule.burn_rate:g}x budget rate\\n'
-                     f'long {rule.long} min AND short {rule.short} min"];')
-        lines.append(f"  w{rule.long} -> r{i};")
-        if rule.short:
-            lines.append(f"  w{rule.short} -> r{i};")
-        lines.append(f'  r{i} -> {rule.severity} ;')
-    lines += ['  page [shape=note, label="page on-call"]; ticket [shape=note, label="ticket"];', "}"]
-    return "\n".join(lines)
