@@ -13,12 +13,14 @@ from patterns.diagrams.figures.api import idempotency_key, shared_limiter
 from patterns.diagrams.figures.caching import cache_aside_paths, stale_set_race, stale_set_race_lease
 from patterns.diagrams.figures.capstone import notification_run
 from patterns.diagrams.figures.consistency import partition_ap, partition_cluster, partition_cp
+from patterns.diagrams.figures.coordination import coordination_parts, paused_client_fenced, paused_client_run
 from patterns.diagrams.figures.cqrs import read_your_writes
 from patterns.diagrams.figures.estimate import interview_steps, url_shortener_design
 from patterns.diagrams.figures.events import consumer_groups, outbox_flow, work_queue_retries
 from patterns.diagrams.figures.resilience import breaker_states, policy_layers, retry_outside_breaker
 from patterns.diagrams.figures.sagas import choreography_flow, choreography_run, saga_states
 from patterns.diagrams.figures.scaling import replication_topology, session_reads
+from patterns.diagrams.figures.slo import outage_alert_run, slo_pipeline
 from patterns.diagrams.figures.styles import order_request, shop_services, shop_units
 
 __all__ = [
@@ -34,5 +36,7 @@ __all__ = [
     "shared_limiter",  # 10 rate limiting
     "partition_cluster", "partition_ap", "partition_cp",  # 11 CAP and consistency
     "interview_steps", "url_shortener_design",  # 12 the interview framework
+    "coordination_parts", "paused_client_run", "paused_client_fenced",  # 15 coordination
+    "slo_pipeline", "outage_alert_run",  # 16 observability and SLOs
     "notification_run",  # capstone
 ]
