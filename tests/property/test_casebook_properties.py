@@ -13,6 +13,7 @@ from patterns.casebook.idservice import late_ids
 from patterns.casebook.model import VERDICTS, diagram
 from patterns.casebook.newsfeed import fanout_costs, follower_graph
 from patterns.casebook.ratelimiter import shared_limit
+from patterns.diagrams.figures.casebook import draw
 
 RUBRIC = case("shortener").rubric
 ORDER = [name for _, name in reversed(VERDICTS)]  # worst first
@@ -41,13 +42,13 @@ ids = st.text(alphabet="abcdefgh", min_size=1, max_size=4).map(lambda s: "n" + s
 
 
 @given(st.lists(ids, min_size=1, max_size=8, unique=True), st.data())
-def test_dot_and_alt_text_name_every_node_and_edge(names: list[str], data: st.DataObject) -> None:
+def test_drawing_and_alt_text_name_every_node_and_edge(names: list[str], data: st.DataObject) -> None:
     nodes = [(n, f"box {n}", "service") for n in names]
     edges = data.draw(st.lists(st.tuples(st.sampled_from(names), st.sampled_from(names),
                                          st.sampled_from(["", "calls"])), max_size=10))
     d = diagram("t", nodes, edges)
-    dot, alt = d.to_dot(), d.alt_text()
-    assert all(f'  {n} [label="box {n}"' in dot for n in names)
+    dot, alt = draw(d, "a property").dot, d.alt_text()
+    assert all(f'"{n}" [' in dot and f'label="box {n}"' in dot for n in names)
     assert dot.count(" -> ") == len(edges)
     assert all(f"box {s} to box {t}" in alt for s, t, _ in edges)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import html
 import math
+import shutil
 
 import pytest
 
 from patterns.casebook import CASES, Criterion, Diagram, Rubric, case, cases
 from patterns.casebook.model import diagram, rubric
-from patterns.casebook.render import DiagramFigure, dot_available, render_svg
+from patterns.diagrams import gallery
+from patterns.diagrams.dot import KINDS as DOT_KINDS
+from patterns.diagrams.figures.casebook import draw
+from patterns.diagrams.render import to_svg
 from patterns.estimate import Estimate, WorkedDesign, url_shortener
 
 SLUGS = list(CASES)
@@ -35,11 +39,13 @@ def test_every_case_has_every_part(slug: str) -> None:
     assert len(c.headline_numbers()) == len(c.headline) >= 4
     text = c.summary()
     assert c.name in text and "Bottleneck probed" in text
-    dot = c.diagram.to_dot()
+    drawn = getattr(gallery, f"casebook_{slug}")()
+    assert drawn.generated and drawn.generated_from == f"patterns.casebook.{slug}.design"
     for node_id, _, _ in c.diagram.nodes:
-        assert f"  {node_id} [" in dot
+        assert f'"{node_id}" [' in drawn.dot
     for src, dst, _ in c.diagram.edges:
-        assert f"  {src} -> {dst}" in dot
+        assert f'"{src}" -> "{dst}"' in drawn.dot
+    assert drawn.alt == "Architecture view. " + c.diagram.alt_text()
 
 
 def test_the_shortener_extends_chapter_12s_numbers() -> None:
@@ -125,36 +131,35 @@ def test_diagram_validation() -> None:
         diagram("t", nodes, [("a", "c", "")])
     with pytest.raises(ValueError, match="kind"):
         diagram("t", [("a", "A", "blob")], [])
-    with pytest.raises(ValueError, match="keywords"):
-        diagram("t", [("graph", "A", "service")], [])
+    with pytest.raises(ValueError, match="identifiers"):
+        diagram("t", [("Bad id", "A", "service")], [])
     with pytest.raises(ValueError, match="twice"):
         diagram("t", nodes + [("a", "again", "cache")], [])
     d = diagram('say "hi"', nodes, [("a", "b", 'x "y"')])
-    assert 'label="say \\"hi\\""' in d.to_dot() and 'label="x \\"y\\""' in d.to_dot()
     assert d.alt_text() == 'say "hi": A to B (x "y").'
+    drawn = draw(d, "a test")
+    assert 'label="say \\"hi\\""' in drawn.dot and 'label="x \\"y\\""' in drawn.dot
+    assert set(KINDS_USED) <= set(DOT_KINDS)
 
 
-@pytest.mark.skipif(not dot_available(), reason="Graphviz's dot is not installed")
+KINDS_USED = {kind for c in cases() for _, _, kind in c.diagram.nodes}
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 @pytest.mark.parametrize("slug", SLUGS)
 def test_every_diagram_renders_to_svg_with_its_labels(slug: str) -> None:
     d = case(slug).diagram
-    svg = render_svg(d)
-    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
-    text = html.unescape(svg)
+    text = html.unescape(to_svg(getattr(gallery, f"casebook_{slug}")().dot))
     for _, label, _ in d.nodes:
         assert label.split("\\n")[0] in text
-    tag = DiagramFigure(d)._repr_html_()
-    assert tag.startswith("<img") and 'alt="' in tag and "data:image/svg+xml;base64," in tag
 
 
-def test_render_without_graphviz_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    import shutil
-
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
-        render_svg(case("chat").diagram)
-    with pytest.raises(TypeError):
-        render_svg("digraph {}")  # type: ignore[arg-type]
+def test_the_recorded_runs_become_sequence_charts() -> None:
+    checkout = gallery.casebook_checkout_timeout()
+    assert "charged ch_4, reply lost" in checkout.alt and "key seen: same charge ch_4" in checkout.alt
+    chat_run = gallery.casebook_chat_delivery()
+    assert "(lost): message 34" in chat_run.alt and "show 36" in chat_run.alt
+    assert chat_run.alt.index("show 33") < chat_run.alt.index("show 34") < chat_run.alt.index("show 36")
 
 
 def test_a_diagram_is_a_frozen_value() -> None:

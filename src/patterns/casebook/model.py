@@ -4,7 +4,7 @@ A ``CaseStudy`` bundles
 
 * ``design``: a ``patterns.estimate.WorkedDesign`` (requirements, an ``Estimate`` computed by
   ``capacity_model`` and friends, API, data model, components, deep dives, bottlenecks);
-* ``diagram``: a ``Diagram`` (boxes and arrows) that renders to Graphviz DOT;
+* ``diagram``: a ``Diagram`` (boxes and arrows, as data; the book draws it with ``patterns.diagrams``);
 * ``uses``: the chapters whose patterns the design leans on, and for what;
 * ``bottleneck``: the one question its experiment answers (the experiment itself is a function
   of the case's module, so the chapter and the lab call the same code);
@@ -136,23 +136,19 @@ class PatternUse:
 #: The largest value a design parameter accepts: beyond any real system, low enough to stop a typo.
 MAX_PARAMETER = 1e15
 
-#: Node kinds and how Graphviz draws them.
-KINDS: dict[str, str] = {
-    "client": 'shape=oval, style="filled", fillcolor="#eef3fb"',
-    "service": 'shape=box, style="rounded,filled", fillcolor="#dbe8f7"',
-    "store": 'shape=cylinder, style="filled", fillcolor="#e6f2e1"',
-    "cache": 'shape=box, style="rounded,filled,dashed", fillcolor="#fbf0d9"',
-    "queue": 'shape=box3d, style="filled", fillcolor="#f4e3f2"',
-    "external": 'shape=box, style="filled,dashed", fillcolor="#f0f0f0"',
-}
+#: The kinds of box a casebook diagram uses (drawn by ``patterns.diagrams`` in the book's theme).
+KINDS: tuple[str, ...] = ("client", "service", "store", "cache", "queue", "external")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-_DOT_KEYWORDS = frozenset({"node", "edge", "graph", "digraph", "subgraph", "strict"})
 
 
 @dataclass(frozen=True)
 class Diagram:
-    """Boxes and arrows: ``nodes`` are ``(id, label, kind)``, ``edges`` are ``(from, to, label)``."""
+    """Boxes and arrows: ``nodes`` are ``(id, label, kind)``, ``edges`` are ``(from, to, label)``.
+
+    Data only: ``patterns.diagrams.figures.casebook`` draws it (Graphviz, the book's theme), and
+    ``alt_text`` says in words what the picture shows. A ``\\n`` in a label is a line break.
+    """
 
     title: str
     nodes: tuple[tuple[str, str, str], ...]
@@ -163,12 +159,11 @@ class Diagram:
         ids: set[str] = set()
         for node in require_sequence(self.nodes, "nodes", max_length=40):
             node_id, label, kind = node
-            if not isinstance(node_id, str) or not _ID.match(node_id) or node_id in _DOT_KEYWORDS:
-                raise ValueError(f"node ids must be lower-case identifiers other than DOT's keywords, "
-                                 f"got {node_id!r}")
+            if not isinstance(node_id, str) or not _ID.match(node_id):
+                raise ValueError(f"node ids must be lower-case identifiers, got {node_id!r}")
             require_text(label, f"label of {node_id}", max_length=80)
             if kind not in KINDS:
-                raise ValueError(f"kind of {node_id} must be one of {sorted(KINDS)}, got {kind!r}")
+                raise ValueError(f"kind of {node_id} must be one of {', '.join(KINDS)}, got {kind!r}")
             if node_id in ids:
                 raise ValueError(f"node {node_id!r} is defined twice")
             ids.add(node_id)
@@ -178,23 +173,6 @@ class Diagram:
                     raise ValueError(f"edge {src!r} -> {dst!r} uses an undefined node {end!r}")
             require_text(label, f"label of {src}->{dst}", min_length=0, max_length=60)
 
-    def to_dot(self) -> str:
-        """Graphviz DOT, left to right, on a white card (readable on a light or a dark page)."""
-        lines = [
-            "digraph casebook {",
-            '  graph [rankdir=LR, bgcolor="white", pad="0.2", nodesep="0.35", ranksep="0.5", '
-            f'fontname="Helvetica", fontsize=12, label="{_quote(self.title)}", labelloc=t];',
-            '  node [fontname="Helvetica", fontsize=11, color="#3a4a5c", fontcolor="#1b2430"];',
-            '  edge [fontname="Helvetica", fontsize=9, color="#3a4a5c", fontcolor="#3a4a5c"];',
-        ]
-        for node_id, label, kind in self.nodes:
-            lines.append(f'  {node_id} [label="{_quote(label)}", {KINDS[kind]}];')
-        for src, dst, label in self.edges:
-            attr = f' [label="{_quote(label)}"]' if label else ""
-            lines.append(f"  {src} -> {dst}{attr};")
-        lines.append("}")
-        return "\n".join(lines)
-
     def alt_text(self) -> str:
         """A sentence for screen readers: the title, then every arrow in words."""
         labels = {node_id: label.replace("\\n", " ") for node_id, label, _ in self.nodes}
@@ -203,10 +181,6 @@ class Diagram:
             for s, d, lbl in self.edges
         ]
         return f"{self.title}: " + "; ".join(arrows) + "."
-
-
-def _quote(text: str) -> str:
-    return text.replace('"', '\\"')
 
 
 @dataclass(frozen=True)

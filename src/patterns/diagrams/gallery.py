@@ -12,6 +12,18 @@ family) and are re-exported here; a short one may be written here directly. Ever
 from patterns.diagrams.figures.api import idempotency_key, shared_limiter
 from patterns.diagrams.figures.caching import cache_aside_paths, stale_set_race, stale_set_race_lease
 from patterns.diagrams.figures.capstone import notification_run
+from patterns.diagrams.figures.casebook import (
+    casebook_chat,
+    casebook_chat_delivery,
+    casebook_checkout_timeout,
+    casebook_crawler,
+    casebook_idservice,
+    casebook_newsfeed,
+    casebook_notifications,
+    casebook_payments,
+    casebook_ratelimiter,
+    casebook_shortener,
+)
 from patterns.diagrams.figures.consistency import partition_ap, partition_cluster, partition_cp
 from patterns.diagrams.figures.coordination import coordination_parts, paused_client_fenced, paused_client_run
 from patterns.diagrams.figures.cqrs import read_your_writes
@@ -38,5 +50,8 @@ __all__ = [
     "interview_steps", "url_shortener_design",  # 12 the interview framework
     "coordination_parts", "paused_client_run", "paused_client_fenced",  # 15 coordination
     "slo_pipeline", "outage_alert_run",  # 16 observability and SLOs
+    "casebook_shortener", "casebook_ratelimiter", "casebook_notifications",  # 17 casebook
+    "casebook_newsfeed", "casebook_chat", "casebook_idservice", "casebook_crawler",
+    "casebook_payments", "casebook_checkout_timeout", "casebook_chat_delivery",
     "notification_run",  # capstone
 ]
