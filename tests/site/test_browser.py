@@ -39,7 +39,7 @@ WIDTHS = (DESKTOP, PHONE)
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 SCREENSHOT_PAGES = (toc_pages()[0], "chapters/10-rate-limiting", "labs/10-rate-limiting")
 DRAG_LABS = ("labs/10-rate-limiting", "labs/06-resilience", "labs/04-cqrs", "labs/08-database-scaling",
-             "labs/15-coordination", "labs/16-observability-slos")
+             "labs/15-coordination", "labs/16-observability-slos", "labs/17-interview-casebook")
 # Code blocks allowed to be wider than their column at 1280 px, by page, with the reason. Printed
 # tables are allowed everywhere: site.js marks them (class output-table) and they scroll inside
 # their box, because wrapping would break their columns.
