@@ -226,7 +226,9 @@ class StatusCode:
     Google's AIP-194 (automatically retry only ``UNAVAILABLE``, which maps to 503; surface
     ``INTERNAL``, 500; retry a conflict such as ``ABORTED``, 409, at a higher level), with the usual
     proviso of every retry: repeating a request is only safe when the method is idempotent or the
-    request carries an idempotency key.
+    request carries an idempotency key. 502 and 504 go beyond AIP-194 (which never retries
+    ``DEADLINE_EXCEEDED``, the caller's own deadline): a gateway's timeout is not the caller's, and
+    proxies such as Envoy (``gateway-error``) retry 502, 503 and 504 alike.
     """
 
     code: int
