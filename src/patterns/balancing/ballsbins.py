@@ -90,7 +90,7 @@ def level_fractions(n: int, d: int = 1, seed: int = 0, *, balls: int | None = No
     return np.asarray(at_least / n, dtype=float)
 
 
-def fluid_fractions(d: int, load: float = 1.0, levels: int = _LEVELS, steps: int = 2_000) -> np.ndarray:
+def fluid_fractions(d: int, load: float = 1.0, levels: int = _LEVELS, steps: int = 200) -> np.ndarray:
     """Predicted: ``s_i``, the fraction of bins with at least ``i`` balls after ``load * n`` balls,
     for ``i = 0 .. levels`` (RK4 on ``ds_i/dt = s_{i-1}^d - s_i^d``, ``s_0 = 1``)."""
     d = require_int(d, "d", minimum=1, maximum=16)
