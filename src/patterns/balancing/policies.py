@@ -33,7 +33,7 @@ from typing import Protocol, runtime_checkable
 
 from patterns._validate import require_instance, require_int, require_number, require_text
 from patterns.sharding import ConsistentHashRing
-from patterns.sharding.hashing import Key, check_key, stable_hash64
+from patterns.sharding.hashing import Key, require_key, stable_hash64
 
 __all__ = [
     "Backend",
@@ -244,7 +244,7 @@ class ConsistentHash:
         _require_backends(backends)
         if key is None:
             raise ValueError("key must be given for consistent hashing (a str, bytes or int), got None")
-        check_key(key)
+        require_key(key)
         self._ring_for(backends)
         by_name = {b.name: b for b in backends}
         cap = self.capacity(backends)
