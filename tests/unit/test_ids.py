@@ -22,6 +22,7 @@ from patterns.ids import (
     leaves_touched,
     out_of_order,
     parse_snowflake,
+    time_inversion,
     ulid_time_ms,
     uuid7_time_ms,
 )
@@ -224,3 +225,11 @@ def test_steppable_clock() -> None:
         clock.step(-7)
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+def test_time_inversion() -> None:
+    assert time_inversion([1, 2, 3], [0.0, 1.0, 2.0]) == 0.0
+    assert time_inversion([3, 1, 2], [0.0, 1.0, 2.5]) == 2.5  # id 3, made first, sorts last
+    assert time_inversion([2, 1], [5.0, 3.0]) == 0.0  # sorted by id: made at 3 then at 5
+    with pytest.raises(ValueError):
+        time_inversion([1, 2], [1.0])

@@ -4,6 +4,10 @@
   (0 for a strictly increasing sequence, about 1/2 for random ids).
 * ``appends(ids)``: the fraction of ids larger than *every* id before them: in a B-tree index
   those inserts go to the rightmost leaf.
+* ``time_inversion(ids, times)``: sort the ids and read their creation times in that order: the
+  largest step *back* in time is how far "sorted by id" can misorder events. Within one generator
+  of a monotonic scheme it is zero; across machines it is about the clock skew plus the timestamp's
+  resolution.
 * ``leaves_touched(ids)``: a model of the index's working set. At the moment an id is inserted the
   index holds the ids before it, sorted, in leaves of ``leaf_size`` keys; the id lands in leaf
   ``rank // leaf_size``. The result is the average number of *distinct* leaves a window of
@@ -20,7 +24,7 @@ from typing import Any
 
 from patterns._validate import require_int, require_sequence
 
-__all__ = ["out_of_order", "appends", "leaves_touched"]
+__all__ = ["out_of_order", "appends", "time_inversion", "leaves_touched"]
 
 
 def out_of_order(ids: Sequence[Any]) -> float:
@@ -38,6 +42,20 @@ def appends(ids: Sequence[Any]) -> float:
         if value > best:
             best, count = value, count + 1
     return count / (len(ids) - 1)
+
+
+def time_inversion(ids: Sequence[Any], times: Sequence[float]) -> float:
+    """The largest amount by which an id sorted *after* another was created *before* it (0 if none)."""
+    ids = require_sequence(list(ids), "ids", min_length=1, max_length=10_000_000)
+    times = require_sequence(list(times), "times", min_length=len(ids), max_length=len(ids))
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    latest, worst = float("-inf"), 0.0
+    for i in order:
+        t = float(times[i])
+        if t < latest:
+            worst = max(worst, latest - t)
+        latest = max(latest, t)
+    return worst
 
 
 def leaves_touched(ids: Sequence[Any], *, leaf_size: int = 100, window: int = 1_000) -> float:
