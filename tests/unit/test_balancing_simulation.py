@@ -13,6 +13,7 @@ from patterns.balancing import (
     FleetConfig,
     LeastConnections,
     PowerOfTwoChoices,
+    RandomChoice,
     RoundRobin,
     SimClock,
     WeightedRoundRobin,
@@ -23,6 +24,7 @@ from patterns.balancing import (
     max_loads,
     predicted_max_load,
     simulate_fleet,
+    supermarket_tail,
 )
 from patterns.faults import Outage
 
@@ -175,3 +177,28 @@ def test_zero_balls_and_bad_sizes() -> None:
         max_load(1 << 30)
     with pytest.raises(ValueError):
         fluid_fractions(2, load=-1)
+
+
+def test_occupancy_of_one_server_is_the_mm1_tail() -> None:
+    """One server, Poisson arrivals, exponential service: P(at least i requests) = rho**i."""
+    run = simulate_fleet(RoundRobin(), FleetConfig(servers=1, utilisation=0.5, requests=20_000, warmup=1.0))
+    assert run.occupancy[0] == 1.0
+    assert list(run.occupancy) == sorted(run.occupancy, reverse=True)
+    for i in (1, 2, 3):
+        assert run.occupancy[i] == pytest.approx(0.5**i, abs=0.03)
+
+
+def test_two_choices_make_the_queue_tail_doubly_exponential() -> None:
+    config = FleetConfig(servers=20, utilisation=0.8, requests=20_000, warmup=1.0)
+    one = simulate_fleet(RandomChoice(random.Random(1)), config)
+    two = simulate_fleet(PowerOfTwoChoices(random.Random(1)), config)
+    assert one.occupancy[4] == pytest.approx(supermarket_tail(0.8, 1, 4)[4], abs=0.05)
+    assert two.occupancy[3] == pytest.approx(supermarket_tail(0.8, 2, 3)[3], abs=0.05)
+    assert two.occupancy[4] < one.occupancy[4] / 5
+
+
+def test_supermarket_tail() -> None:
+    assert supermarket_tail(0.5, 1, 3) == [1.0, 0.5, 0.25, 0.125]
+    assert supermarket_tail(0.5, 2, 3) == [1.0, 0.5, 0.125, 0.5**7]
+    with pytest.raises(ValueError):
+        supermarket_tail(1.0)

@@ -17,6 +17,7 @@ from patterns.balancing.ballsbins import (
     max_load,
     max_loads,
     predicted_max_load,
+    supermarket_tail,
 )
 from patterns.balancing.discovery import Registration, ServiceRegistry
 from patterns.balancing.health import (
@@ -63,6 +64,7 @@ __all__ = [
     "fluid_fractions",
     "predicted_max_load",
     "asymptotic_max_load",
+    "supermarket_tail",
     "FleetConfig",
     "FleetRun",
     "SimClock",

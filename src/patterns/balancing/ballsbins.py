@@ -13,6 +13,12 @@ third choice helps much less than the second (``ln ln n / ln d``).
   ``ds_i/dt = s_{i-1}^d - s_i^d``; after ``balls/n`` time units the number of bins at level ``i``
   or more is about ``n * s_i``, and the maximum reaches ``i`` with probability about
   ``1 - exp(-n * s_i)``. For ``d=1`` this is the Poisson approximation.
+* ``supermarket_tail(load, d)`` is the same result for requests that *leave*: ``n`` identical
+  servers, Poisson arrivals at ``load`` times their capacity, exponential service, each request
+  joining the shorter of ``d`` random queues. As ``n`` grows, the share of servers holding at least
+  ``i`` requests tends to ``load**i`` for one choice and ``load**((d**i - 1) / (d - 1))`` for
+  ``d >= 2`` (Mitzenmacher; Vvedenskaya, Dobrushin and Karpelevich): geometric against doubly
+  exponential.
 * ``asymptotic_max_load(n, d)`` is the leading term of the theorems, ``ln n / ln ln n`` and
   ``ln ln n / ln d``: right in growth, off by a constant (the Theta hides it).
 """
@@ -33,6 +39,7 @@ __all__ = [
     "fluid_fractions",
     "predicted_max_load",
     "asymptotic_max_load",
+    "supermarket_tail",
 ]
 
 #: The largest experiment accepted: 2**22 bins (a few seconds at d=2).
@@ -131,3 +138,14 @@ def asymptotic_max_load(n: int, d: int = 1) -> float:
     if d == 1:
         return math.log(n) / math.log(math.log(n))
     return math.log(math.log(n)) / math.log(d)
+
+
+def supermarket_tail(load: float, d: int = 1, levels: int = 10) -> list[float]:
+    """Element ``i``: the limiting share of servers with at least ``i`` requests (``[0] == 1``)."""
+    if isinstance(load, bool) or not isinstance(load, (int, float)) or not 0 <= load < 1:
+        raise ValueError(f"load must be a number in [0, 1) (a stable system), got {load!r}")
+    d = require_int(d, "d", minimum=1, maximum=16)
+    levels = require_int(levels, "levels", minimum=1, maximum=1_000)
+    if d == 1:
+        return [float(load) ** i for i in range(levels + 1)]
+    return [float(load) ** ((d**i - 1) / (d - 1)) for i in range(levels + 1)]

@@ -19,6 +19,9 @@ Options, each switching on one experiment of the chapter:
   traffic shares. ``"L4"`` balances *connections* (each is assigned once, when it opens: a TCP
   proxy cannot see the requests inside); ``"L7"`` balances every request.
 * ``report_every``: the policy sees load reports this many seconds old instead of live counts.
+* ``occupancy`` (always measured): the fraction of server-time spent with at least ``i`` requests
+  at the server (queued or in service), counted after ``warmup`` seconds. With identical servers it
+  is the quantity the supermarket model predicts (``supermarket_tail``).
 
 Everything is seeded: one seed, one result. Time is SimPy's simulated time, in seconds.
 """
@@ -95,6 +98,7 @@ class FleetConfig:
     connection_skew: float = 1.0
     layer: str = "L7"
     report_every: float = 0.0
+    warmup: float = 0.0
 
     def __post_init__(self) -> None:
         n = require_int(self.servers, "servers", minimum=1, maximum=1_000)
@@ -128,6 +132,7 @@ class FleetConfig:
         require_number(self.connection_skew, "connection_skew", minimum=0.0, maximum=10.0)
         require_one_of(self.layer, "layer", ("L4", "L7"))
         require_seconds(self.report_every, "report_every", positive=False, maximum=3_600.0)
+        require_seconds(self.warmup, "warmup", positive=False, maximum=86_400.0)
 
     def factor(self, server: int) -> float:
         return float(self.slowdown.get(server, 1.0))
@@ -156,6 +161,7 @@ class FleetRun:
     error_times: tuple[float, ...] = ()
     ejections: tuple[tuple[float, str], ...] = ()
     refused: int = 0  # requests with no eligible backend
+    occupancy: tuple[float, ...] = ()  # [i]: share of server-time with >= i requests (after warmup)
 
     def p(self, q: float) -> float:
         """The nearest-rank ``q``-th percentile latency of the successful requests (seconds)."""
@@ -226,12 +232,25 @@ def simulate_fleet(policy: Policy, config: FleetConfig | None = None, seed: int 
 
     latencies: list[float] = []
     error_times: list[float] = []
+    level_time: list[list[float]] = [[0.0] for _ in names]  # [s][k]: time s held exactly k requests
+    changed_at = [config.warmup] * config.servers
     served = [0] * config.servers
     in_flight = [0] * config.servers
     peak = [0] * config.servers
     counters = {"hits": 0, "done": 0, "refused": 0}
     done = env.event()
     mean_gap = 1.0 / config.arrival_rate
+
+    def account(s: int) -> None:
+        """Credit the time since server s last changed to its current level (after the warm-up)."""
+        now = env.now
+        if now > config.warmup:
+            level = in_flight[s]
+            row = level_time[s]
+            while len(row) <= level:
+                row.append(0.0)
+            row[level] += now - max(changed_at[s], config.warmup)
+        changed_at[s] = now
 
     def finish_one() -> None:
         counters["done"] += 1
@@ -252,11 +271,13 @@ def simulate_fleet(policy: Policy, config: FleetConfig | None = None, seed: int 
                 return
         s = index[name]
         served[s] += 1
+        account(s)
         in_flight[s] += 1
         peak[s] = max(peak[s], in_flight[s])
         outage = failing.get(s)
         if outage is not None and outage.covers(env.now):
             yield env.timeout(config.error_time)
+            account(s)
             in_flight[s] -= 1
             error_times.append(env.now)
             pool.finish(name, ok=False)
@@ -276,6 +297,7 @@ def simulate_fleet(policy: Policy, config: FleetConfig | None = None, seed: int 
                     if len(cache) > config.cache_size:
                         cache.popitem(last=False)
             yield env.timeout(rng.expovariate(1.0 / (config.service_time * config.factor(s) * cost)))
+        account(s)
         in_flight[s] -= 1
         latencies.append(env.now - start)
         pool.finish(name, ok=True)
@@ -296,6 +318,8 @@ def simulate_fleet(policy: Policy, config: FleetConfig | None = None, seed: int 
     if health is not None:
         env.process(checker())
     env.run(until=done)
+    for s in range(config.servers):
+        account(s)
     return FleetRun(
         policy=policy.name,
         latencies=np.array(latencies),
@@ -307,4 +331,19 @@ def simulate_fleet(policy: Policy, config: FleetConfig | None = None, seed: int 
         error_times=tuple(error_times),
         ejections=tuple(outlier.ejection_log) if outlier is not None else (),
         refused=counters["refused"],
+        occupancy=_occupancy(level_time),
     )
+
+
+def _occupancy(level_time: list[list[float]]) -> tuple[float, ...]:
+    """From per-server time at each level, the share of server-time at level >= i, for every i."""
+    depth = max(len(row) for row in level_time)
+    totals = [sum(row[k] for row in level_time if k < len(row)) for k in range(depth)]
+    whole = sum(totals)
+    if whole <= 0:
+        return ()
+    tail, out = whole, []
+    for k in range(depth):
+        out.append(tail / whole)
+        tail -= totals[k]
+    return tuple(out)
