@@ -246,3 +246,25 @@ def test_registry_feeds_a_pool() -> None:
     clock.advance(3)
     pool.update(registry.instances("orders"))
     assert pool.names == ("o1", "o3")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r, p, h, o: r.heartbeat("orders", 7),
+        lambda r, p, h, o: r.instances(None),
+        lambda r, p, h, o: r.deregister(1, "x"),
+        lambda r, p, h, o: p.finish("a", ok="yes"),
+        lambda r, p, h, o: h.record("a", 1),
+        lambda r, p, h, o: o.record("a", None),
+    ],
+)
+def test_bad_arguments_to_main_methods_are_type_errors(call) -> None:
+    clock = ManualClock()
+    checker = HealthChecker(Probe(), clock=clock)
+    checker.add("a")
+    detector = OutlierDetector(clock=clock)
+    detector.add("a")
+    pool = Pool(["a"], RoundRobin(), clock=clock)
+    with pytest.raises(TypeError):
+        call(ServiceRegistry(clock=clock), pool, checker, detector)

@@ -55,6 +55,7 @@ class ServiceRegistry:
 
     def heartbeat(self, service: str, instance: str) -> bool:
         """Renew a live registration; False if it had already expired (it must register again)."""
+        service, instance = _names(service, instance)
         now = self.clock.now()
         with self._lock:
             entry = self._entries.get((service, instance))
@@ -66,11 +67,13 @@ class ServiceRegistry:
 
     def deregister(self, service: str, instance: str) -> bool:
         """Remove an instance at once (a clean shutdown); False if it was not registered."""
+        service, instance = _names(service, instance)
         with self._lock:
             return self._entries.pop((service, instance), None) is not None
 
     def instances(self, service: str) -> list[str]:
         """The live instances of ``service``, sorted (expired ones are dropped)."""
+        service = require_text(service, "service", max_length=200)
         now = self.clock.now()
         with self._lock:
             for key in [k for k, e in self._entries.items() if e.expires <= now]:
@@ -78,5 +81,10 @@ class ServiceRegistry:
             return sorted(i for (s, i) in self._entries if s == service)
 
     def address(self, service: str, instance: str) -> str:
+        service, instance = _names(service, instance)
         with self._lock:
             return self._entries[(service, instance)].address
+
+
+def _names(service: object, instance: object) -> tuple[str, str]:
+    return require_text(service, "service", max_length=200), require_text(instance, "instance", max_length=200)

@@ -137,6 +137,7 @@ class HealthChecker:
 
     def record(self, name: str, ok: bool) -> bool:
         """Apply one probe result to ``name``'s state machine; True when its state changed."""
+        ok = require_instance(ok, "ok", bool)
         with self._lock:
             state = self._state[name]
             if (state == HEALTHY) == ok:  # the probe agrees with the state: the streak resets
@@ -235,6 +236,7 @@ class OutlierDetector:
 
     def record(self, name: str, ok: bool) -> bool:
         """Count one response from ``name``; True when this response ejected it."""
+        ok = require_instance(ok, "ok", bool)
         now = self.clock.now()
         with self._lock:
             self._expire(now)

@@ -146,6 +146,7 @@ class Pool:
 
     def finish(self, name: str, ok: bool = True) -> None:
         """One request at ``name`` is done; ``ok=False`` reports a failed response."""
+        ok = require_instance(ok, "ok", bool)
         with self._lock:
             backend = self._backends.get(name)
             if backend is not None and backend.in_flight > 0:
