@@ -81,6 +81,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/site --ignore=tests/room -q --durations=15
@@ -98,7 +99,7 @@ site: $(STAMP)
 	$(JB) --all
 	$(BIN)/pytest tests/site -q -p no:cacheprovider
 
-test: lint unit notebooks site
+test: lint unit notebooks site room
 	@echo "make test: every layer passed."
 
 clean:
