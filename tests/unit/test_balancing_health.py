@@ -268,3 +268,39 @@ def test_bad_arguments_to_main_methods_are_type_errors(call) -> None:
     pool = Pool(["a"], RoundRobin(), clock=clock)
     with pytest.raises(TypeError):
         call(ServiceRegistry(clock=clock), pool, checker, detector)
+
+
+def test_the_checkers_make_exactly_the_moves_of_their_tables() -> None:
+    clock = ManualClock()
+    probe = Probe()
+    checker = HealthChecker(probe, interval=1, fall=2, rise=2, clock=clock)
+    checker.add("a")
+    for ok in (True, False, True, False, False, False, True, True):  # every row, in some order
+        checker.record("a", ok)
+    assert set(checker.moves) == set(HEALTH_TRANSITIONS)
+
+    detector = OutlierDetector(consecutive_errors=2, base_ejection=10, max_ejected=0.5, clock=clock)
+    for name in ("a", "b"):
+        detector.add(name)
+    detector.record("a", True)
+    detector.record("a", False)
+    detector.record("a", False)  # ejected
+    detector.record("a", False)  # a late response, ignored
+    detector.record("b", False)
+    detector.record("b", False)  # at the cap (1 of 2): stays active
+    clock.advance(10)
+    detector.ejected()  # time passes: "a" is back
+    assert set(detector.moves) == set(EJECTION_TRANSITIONS)
+
+
+def test_a_move_missing_from_the_table_raises() -> None:
+    checker = HealthChecker(Probe(), fall=1, clock=ManualClock())
+    checker.add("a")
+    checker.transitions = tuple(t for t in HEALTH_TRANSITIONS if t.target != "unhealthy")
+    with pytest.raises(RuntimeError, match="no transition"):
+        checker.record("a", False)
+    detector = OutlierDetector(consecutive_errors=1, clock=ManualClock())
+    detector.add("a")
+    detector.transitions = tuple(t for t in EJECTION_TRANSITIONS if t.target != "ejected")
+    with pytest.raises(RuntimeError, match="no transition"):
+        detector.record("a", False)

@@ -26,6 +26,7 @@ from patterns.balancing.health import (
     HealthChecker,
     OutlierDetector,
     Transition,
+    next_state,
 )
 from patterns.balancing.policies import (
     Backend,
@@ -54,6 +55,7 @@ __all__ = [
     "HealthChecker",
     "OutlierDetector",
     "Transition",
+    "next_state",
     "HEALTH_TRANSITIONS",
     "EJECTION_TRANSITIONS",
     "ServiceRegistry",

@@ -14,14 +14,16 @@ Two independent signals, as in Envoy, HAProxy and nginx:
   share of the fleet that may be ejected at once, so a bug that fails *every* backend does not
   eject them all and leave nothing to serve.
 
-The state machines are data (``HEALTH_TRANSITIONS``, ``EJECTION_TRANSITIONS``), so the chapter
-draws them from the same tables the code follows. Both classes are thread-safe.
+The state machines are data (``HEALTH_TRANSITIONS``, ``EJECTION_TRANSITIONS``) and the code moves
+only through them (``next_state``: a move a table lacks raises), so the chapter's diagram, drawn from
+the tables, shows exactly what the code does. Both classes are thread-safe.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -41,6 +43,7 @@ __all__ = [
     "ACTIVE",
     "EJECTED",
     "Transition",
+    "next_state",
     "HEALTH_TRANSITIONS",
     "EJECTION_TRANSITIONS",
     "HealthChecker",
@@ -74,8 +77,22 @@ EJECTION_TRANSITIONS: tuple[Transition, ...] = (
     Transition(ACTIVE, ACTIVE, "response ok", "reset errors"),
     Transition(ACTIVE, ACTIVE, "error", "errors < consecutive_errors or cap reached"),
     Transition(ACTIVE, EJECTED, "error", "errors = consecutive_errors, under max_ejected"),
+    Transition(EJECTED, EJECTED, "response", "sent before the ejection: ignored"),
     Transition(EJECTED, ACTIVE, "time passes", "ejected for base_ejection x ejections"),
 )
+
+
+def next_state(table: Iterable[Transition], source: str, event: str, guard: str) -> Transition:
+    """The row of ``table`` for ``source`` on ``event`` when ``guard`` holds.
+
+    The checkers below move only through this function, so the table is not a description of the
+    code but its rule: a move the table lacks raises, and the chapter's diagram, drawn from the
+    table, shows exactly the moves the code can make.
+    """
+    for t in table:
+        if t.source == source and t.event == event and t.guard == guard:
+            return t
+    raise RuntimeError(f"no transition from {source!r} on {event!r} [{guard}] in the state table")
 
 
 class HealthChecker:
@@ -108,6 +125,7 @@ class HealthChecker:
         self._state: dict[str, str] = {}
         self._streak: dict[str, int] = {}  # failures while healthy, successes while unhealthy
         self._due: dict[str, float] = {}
+        self.moves: Counter[Transition] = Counter()  # how often each row of the table was taken
         self._lock = threading.Lock()
 
     def add(self, name: str) -> None:
@@ -138,17 +156,23 @@ class HealthChecker:
     def record(self, name: str, ok: bool) -> bool:
         """Apply one probe result to ``name``'s state machine; True when its state changed."""
         ok = require_instance(ok, "ok", bool)
+        event = "probe ok" if ok else "probe fails"
         with self._lock:
             state = self._state[name]
             if (state == HEALTHY) == ok:  # the probe agrees with the state: the streak resets
                 self._streak[name] = 0
-                return False
-            self._streak[name] += 1
-            if self._streak[name] < (self.fall if state == HEALTHY else self.rise):
-                return False
-            self._state[name] = UNHEALTHY if state == HEALTHY else HEALTHY
-            self._streak[name] = 0
-            return True
+                guard = "reset failures" if ok else "reset successes"
+            else:
+                self._streak[name] += 1
+                needed, counted = (self.fall, "failures") if state == HEALTHY else (self.rise, "successes")
+                guard = f"{counted} < {'fall' if state == HEALTHY else 'rise'}"
+                if self._streak[name] >= needed:
+                    guard = f"{counted} = {'fall' if state == HEALTHY else 'rise'}"
+                    self._streak[name] = 0
+            move = next_state(self.transitions, state, event, guard)
+            self.moves[move] += 1
+            self._state[name] = move.target
+            return move.target != state
 
     def run_due(self) -> list[str]:
         """Probe every backend whose check is due; return the names whose state changed."""
@@ -202,6 +226,7 @@ class OutlierDetector:
         self._ejections: dict[str, int] = {}
         self._until: dict[str, float] = {}  # name -> time its current ejection ends
         self.ejection_log: list[tuple[float, str]] = []  # (time, name) of every ejection
+        self.moves: Counter[Transition] = Counter()  # how often each row of the table was taken
         self._lock = threading.Lock()
 
     def add(self, name: str) -> None:
@@ -215,8 +240,14 @@ class OutlierDetector:
             for table in (self._errors, self._ejections, self._until):
                 table.pop(name, None)
 
+    def _move(self, source: str, event: str, guard: str) -> str:
+        move = next_state(self.transitions, source, event, guard)
+        self.moves[move] += 1
+        return move.target
+
     def _expire(self, now: float) -> None:
         for name in [n for n, until in self._until.items() if until <= now]:
+            self._move(EJECTED, "time passes", "ejected for base_ejection x ejections")
             del self._until[name]
             self._errors[name] = 0
 
@@ -242,17 +273,19 @@ class OutlierDetector:
             self._expire(now)
             if name not in self._errors:
                 raise KeyError(f"name must be a watched backend, got {name!r}")
+            if name in self._until:  # responses still arriving from before the ejection
+                self._move(EJECTED, "response", "sent before the ejection: ignored")
+                return False
             if ok:
                 self._errors[name] = 0
-                return False
-            if name in self._until:  # responses still arriving from before the ejection
+                self._move(ACTIVE, "response ok", "reset errors")
                 return False
             self._errors[name] += 1
-            if self._errors[name] < self.consecutive_errors:
-                return False
             cap = max(1, math.floor(self.max_ejected * len(self._errors)))
-            if len(self._until) >= cap:
+            if self._errors[name] < self.consecutive_errors or len(self._until) >= cap:
+                self._move(ACTIVE, "error", "errors < consecutive_errors or cap reached")
                 return False
+            self._move(ACTIVE, "error", "errors = consecutive_errors, under max_ejected")
             self._ejections[name] += 1
             duration = min(self.base_ejection * self._ejections[name], self.max_ejection)
             self._until[name] = now + duration
