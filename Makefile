@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: help setup book book-fast lab labs test lint unit notebooks site student bench clean
+.PHONY: help setup book book-fast lab labs test lint unit notebooks site student bench clean lite lite-test
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv first)"
@@ -15,6 +15,8 @@ help:
 	@echo "make labs    re-execute every lab in place (commit the outputs)"
 	@echo "make student write the student edition (solutions blanked) to _build/student"
 	@echo "make bench   run the benchmarks (side by side with peer libraries)"
+	@echo "make lite    build the in-browser edition of the labs (JupyterLite) into _build/html/lite"
+	@echo "make lite-test  run every lab in that edition in headless Chromium, offline"
 
 setup: $(STAMP)
 
@@ -27,6 +29,7 @@ $(STAMP): pyproject.toml
 book: $(STAMP)
 	rm -rf _build/.jupyter_cache
 	$(JB) --all
+	$(BIN)/python scripts/lite.py build
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 lab: $(STAMP)
@@ -53,10 +56,19 @@ notebooks: $(STAMP)
 site: $(STAMP)
 	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute
 	$(JB) --all
+	$(BIN)/python scripts/lite.py build
 	$(BIN)/pytest tests/site -q -p no:cacheprovider
 
 test: lint unit notebooks site
 	@echo "make test: every layer passed."
+
+# The labs in the browser (JupyterLite on Pyodide): pinned, hash-checked downloads (lite/pins.toml).
+lite: $(STAMP)
+	$(BIN)/python scripts/lite.py build
+
+# Every lab in headless Chromium from 127.0.0.1, network cut off (`make test` runs lab 10 only).
+lite-test: lite
+	PATTERNS_LITE_LABS=all $(BIN)/pytest tests/site/test_lite.py -q -p no:cacheprovider -k lab_runs_in_the_browser
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis
