@@ -69,16 +69,16 @@ def _range_text(minimum: float | None, maximum: float | None, *, strict_min: boo
         return f"{'>' if strict_min else '>='} {minimum:g}"
     if maximum is not None:
         return f"<= {maximum:g}"
-    return "finite"
+    return ""
 
 
 def require_int(value: object, name: str, *, minimum: int | None = 0, maximum: int | None = MAX_COUNT) -> int:
     """An ``int`` (not a ``bool``) within ``[minimum, maximum]``."""
-    bounds = _range_text(minimum, maximum, strict_min=False)
+    rule = " ".join(filter(None, ["an integer", _range_text(minimum, maximum, strict_min=False)]))
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer {bounds}, got {_type_name(value)}")
+        raise TypeError(f"{name} must be {rule}, got {_type_name(value)}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValueError(f"{name} must be an integer {bounds}, got {value!r}")
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
     return value
 
 
@@ -96,16 +96,16 @@ def require_number(
     ``strict_min=True`` excludes ``minimum`` itself (``value > minimum``).
     """
     what = f"a finite number{' of ' + unit if unit else ''}"
-    bounds = _range_text(minimum, maximum, strict_min=strict_min)
+    rule = " ".join(filter(None, [what, _range_text(minimum, maximum, strict_min=strict_min)]))
     if not _is_number(value):
-        raise TypeError(f"{name} must be {what} {bounds}, got {_type_name(value)}")
+        raise TypeError(f"{name} must be {rule}, got {_type_name(value)}")
     number = float(value)  # type: ignore[arg-type]
     if not math.isfinite(number):
-        raise ValueError(f"{name} must be {what} {bounds}, got {value!r}")
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
     too_low = minimum is not None and (number <= minimum if strict_min else number < minimum)
     too_high = maximum is not None and number > maximum
     if too_low or too_high:
-        raise ValueError(f"{name} must be {what} {bounds}, got {value!r}")
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
     return number
 
 

@@ -8,6 +8,9 @@ namespace:
 * ``PATTERNS_NAMESPACE`` when it is set (the instructor's roster gives each learner one; Redis ACLs
   then confine the learner to ``~<namespace>:*``), else
 * one derived once per process from the user name and a per-process id, e.g. ``alice-3f2a9c``.
+  A derived namespace dies with its process: a restarted kernel starts with fresh keys, topics and
+  consumer groups. State that must survive a restart on a shared server (a projector's checkpoint,
+  a consumer group's offsets, a saga's topics) needs ``PATTERNS_NAMESPACE`` set.
 
 Key layout: ``<namespace>:<component>:{<entity>}[:<suffix>...]``. The braces are a Redis Cluster
 *hash tag*: only the text inside them picks the slot, so every key one operation touches for one

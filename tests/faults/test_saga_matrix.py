@@ -85,5 +85,5 @@ def test_choreography_with_a_non_idempotent_refund_refunds_twice_after_a_crash()
 
 
 def test_failure_matrix_refuses_unknown_styles():
-    with pytest.raises(ValueError, match="styles must be drawn from"):
+    with pytest.raises(ValueError, match="styles item must be one of"):
         failure_matrix(["telepathy"])

@@ -9,7 +9,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from patterns.estimate import Estimate, capacity_model, format_bytes, parse_bytes
-from patterns.estimate.units import PERIOD_SECONDS, format_duration, parse_duration, per_period, per_second
+from patterns.estimate.units import (
+    PERIOD_SECONDS,
+    format_count,
+    format_duration,
+    parse_duration,
+    per_period,
+    per_second,
+)
 
 sizes = st.floats(min_value=0, max_value=1e21, allow_nan=False, allow_infinity=False)
 positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -33,6 +40,42 @@ def test_parse_bytes_scales_linearly(number: float, unit: str) -> None:
 def test_format_then_parse_duration_round_trips(seconds: float, digits: int) -> None:
     back = parse_duration(format_duration(seconds, digits=digits))
     assert back == pytest.approx(seconds, rel=10 ** (1 - digits))
+
+
+# Issue 21: the whole range, both unit systems, every digits setting. Rounding to d significant
+# digits moves a value by at most half a unit in its last place: 0.5 * 10**(1 - d) relative.
+whole_range = st.one_of(
+    st.just(0.0),
+    st.floats(min_value=1e-12, max_value=1e24, allow_nan=False, allow_infinity=False),
+    st.sampled_from([999.5, 999.95, 1023.5, 1000.0, 1024.0, 59.995, 3599.5, 0.9999999, 0.0009999]),
+)
+
+
+def within_stated_precision(back: float, value: float, digits: int) -> bool:
+    return back == pytest.approx(value, rel=0.5 * 10 ** (1 - digits) * (1 + 1e-9), abs=1e-300)
+
+
+@given(whole_range, st.sampled_from(["si", "iec"]), st.integers(min_value=1, max_value=15))
+def test_format_bytes_never_prints_e_notation_and_parses_back(count: float, system: str, digits: int) -> None:
+    text = format_bytes(count, system=system, digits=digits)
+    assert "e+" not in text and "e-" not in text, text
+    assert within_stated_precision(parse_bytes(text), count, digits), text
+
+
+@given(whole_range, st.integers(min_value=1, max_value=15))
+def test_format_duration_never_prints_e_notation_and_parses_back(seconds: float, digits: int) -> None:
+    text = format_duration(seconds, digits=digits)
+    assert "e+" not in text and "e-" not in text, text
+    assert within_stated_precision(parse_duration(text), seconds, digits), text
+
+
+@given(whole_range, st.booleans(), st.integers(min_value=1, max_value=15))
+def test_format_count_never_prints_e_notation(value: float, negative: bool, digits: int) -> None:
+    text = format_count(-value if negative else value, digits=digits)
+    assert "e+" not in text and "e-" not in text, text
+    scale = {"T": 1e12, "G": 1e9, "M": 1e6, "k": 1e3}.get(text[-1], 1.0)
+    number = float(text[:-1] if text[-1] in "TGMk" else text) * scale
+    assert within_stated_precision(abs(number), value, digits), text
 
 
 @given(st.floats(min_value=0, max_value=1e12, allow_nan=False), st.sampled_from(sorted(PERIOD_SECONDS)))

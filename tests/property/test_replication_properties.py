@@ -18,6 +18,7 @@ several_lags = st.lists(st.sampled_from(LAG_CHOICES), min_size=2, max_size=4, un
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("write"), st.sampled_from(KEYS), st.integers(0, 99)),
+        st.tuples(st.just("delete"), st.sampled_from(KEYS), st.just(0)),
         st.tuples(st.just("read"), st.sampled_from(KEYS), st.just(0)),
         st.tuples(st.just("advance"), st.just(""), ADVANCE_TENTHS),
     ),
@@ -76,11 +77,14 @@ def test_session_reads_see_own_writes_and_never_go_back(lag_list, script, policy
 @given(lag_list=lags, script=ops)
 def test_stale_flag_matches_a_model_of_the_replica(lag_list, script):
     store, clock = build(lag_list)
-    history: list[tuple[float, str, int]] = []  # (commit time, key, value)
+    history: list[tuple[float, str, int | None]] = []  # (commit time, key, value); None: a delete
     for op, key, n in script:
         if op == "write":
             history.append((clock.now(), key, n))
             store.write(key, n)
+        elif op == "delete":
+            history.append((clock.now(), key, None))
+            store.delete(key)
         elif op == "advance":
             clock.advance(n / 10)
         else:
@@ -103,6 +107,8 @@ def test_failover_loses_exactly_the_writes_the_promoted_replica_lacked(lag_list,
     for op, key, n in script:
         if op == "write":
             store.write(key, n)
+        elif op == "delete":
+            store.delete(key)
         elif op == "advance":
             clock.advance(n / 10)
     full_log = store.log

@@ -81,16 +81,36 @@ def test_choreography_invariant_under_random_failures(spec):
     assert _stock_is_consistent(shop, 6)
 
 
-events = st.lists(st.tuples(st.sampled_from(STEP_NAMES), st.sampled_from(
-    ["action_started", "action_done", "action_rejected", "action_failed", "compensation_done"])), max_size=12)
+ANSWERS = ["action_done", "action_failed", "action_rejected", None]  # None: the process died
+step_logs = st.fixed_dictionaries(
+    {step: st.tuples(st.lists(st.sampled_from(ANSWERS), max_size=4), st.booleans()) for step in STEP_NAMES}
+)
 
 
-@given(events)
-def test_compensations_due_never_owes_a_rejected_or_compensated_step(log_events):
-    due = compensations_due(list(STEP_NAMES), log_events)
-    assert due == [s for s in reversed(STEP_NAMES) if s in due]  # reverse saga order
-    for step in due:
-        kinds = [k for s, k in log_events if s == step]
-        assert "action_started" in kinds and "compensation_done" not in kinds
-        last = [k for k in kinds if k in ("action_started", "action_rejected")][-1]
-        assert last == "action_started"
+@given(step_logs)
+def test_compensations_due_owes_every_attempt_that_may_have_acted(logs):
+    """Reference model: a step is owed iff one of its attempts was not refused, and it was not undone."""
+    log_events = []
+    for step, (answers, undone) in logs.items():
+        for answer in answers:
+            log_events.append((step, "action_started"))
+            if answer is not None:
+                log_events.append((step, answer))
+        if undone:
+            log_events += [(step, "compensation_started"), (step, "compensation_done")]
+    owed = [s for s in reversed(STEP_NAMES)
+            if any(a != "action_rejected" for a in logs[s][0]) and not logs[s][1]]
+    assert compensations_due(list(STEP_NAMES), log_events) == owed
+
+
+@given(st.sampled_from(STEP_NAMES), st.lists(st.sampled_from(["action_failed", "action_done", None]), min_size=1,
+                                              max_size=3))
+def test_a_refused_retry_never_hides_an_earlier_attempt(step, answers):
+    """Issue 12 item 3: whatever the later attempts say, an attempt that may have acted is owed."""
+    log_events = []
+    for answer in answers:
+        log_events.append((step, "action_started"))
+        if answer is not None:
+            log_events.append((step, answer))
+    log_events += [(step, "action_started"), (step, "action_rejected")]
+    assert compensations_due(list(STEP_NAMES), log_events) == [step]

@@ -145,3 +145,96 @@ def test_every_router_returns_one_of_its_nodes_and_is_deterministic(key, nodes):
         owner = router.node_for(key)
         assert owner in nodes
         assert router.node_for(key) == owner
+
+
+# -- what resharding relies on: pieces, changed ranges, specs, the ring's slot table ------------------
+def owner_in(pieces, point):
+    """The owner of ``point`` according to sorted ``(start, owner)`` pieces."""
+    import bisect
+
+    return pieces[bisect.bisect_right([s for s, _ in pieces], point) - 1][1]
+
+
+def edge_hashes(*rings: ConsistentHashRing) -> np.ndarray:
+    """Every ring point and its neighbours, the ends of the hash space, and 1,000 keys' hashes."""
+    points = {p + d for r in rings for n in r.nodes for p in r.points(n) for d in (-1, 0, 1)}
+    points |= {0, 1, 2**64 - 2, 2**64 - 1}
+    points = {p for p in points if 0 <= p < 2**64}
+    return np.array(sorted(points | set(KEYS_1K.tolist())), dtype=np.uint64)
+
+
+@given(nodes=node_names, vnodes=st.integers(1, 12))
+def test_ring_segments_describe_node_for_exactly(nodes, vnodes):
+    ring = ConsistentHashRing(nodes, vnodes=vnodes)
+    hashes = edge_hashes(ring)
+    pieces = ring.segments()
+    assert pieces[0][0] == 0 and all(a[0] < b[0] and a[1] != b[1] for a, b in zip(pieces, pieces[1:], strict=False))
+    assert [owner_in(pieces, int(h)) for h in hashes] == ring.owners_of_hashes(hashes).tolist()
+
+
+@given(old=node_names, new=node_names, vnodes=st.integers(1, 12))
+def test_changed_ranges_are_exactly_where_the_owner_changes(old, new, vnodes):
+    from patterns.sharding.migration import changed_ranges
+
+    a, b = ConsistentHashRing(old, vnodes=vnodes), ConsistentHashRing(new, vnodes=vnodes + 1)
+    ranges = changed_ranges(a.segments(), b.segments())
+    hashes = edge_hashes(a, b)
+    before, after = a.owners_of_hashes(hashes).tolist(), b.owners_of_hashes(hashes).tolist()
+    for h, was, becomes in zip(hashes.tolist(), before, after, strict=True):
+        inside = [r for r in ranges if r[0] <= h and (r[1] is None or h < r[1])]
+        if was == becomes:
+            assert not inside
+        else:
+            assert [(r[2], r[3]) for r in inside] == [(was, becomes)]
+
+
+@given(bounds=st.lists(st.text("abcdef", min_size=0, max_size=3), min_size=1, max_size=5, unique=True),
+       extra=st.text("abcdef", min_size=1, max_size=3), keys=st.lists(st.text("abcdefg", max_size=4)))
+def test_changed_ranges_of_a_range_split(bounds, extra, keys):
+    from patterns.sharding import RangeRouter
+    from patterns.sharding.migration import changed_ranges, router_pieces
+
+    bounds = sorted(set(bounds) | {""})
+    old = RangeRouter([(b, f"n{i % 3}") for i, b in enumerate(bounds)])
+    if extra in bounds:
+        return
+    new = old.split(extra, "fresh")
+    ranges = changed_ranges(router_pieces(old)[1], router_pieces(new)[1])
+    for key in keys:
+        inside = [r for r in ranges if r[0] <= key and (r[1] is None or key < r[1])]
+        moved = old.node_for(key) != new.node_for(key)
+        assert bool(inside) == moved
+        if moved:
+            assert inside[0][2:] == (old.node_for(key), new.node_for(key))
+
+
+@pytest.mark.parametrize("router", [
+    ConsistentHashRing(["a", "b", "c"], vnodes=7), ModuloRouter(["a", "b"]), JumpRouter(["a", "b", "c"]),
+    Rendezvous(["a", "b"], {"a": 2.5}),
+], ids=["ring", "modulo", "jump", "rendezvous"])
+def test_a_router_rebuilt_from_its_spec_routes_the_same(router):
+    import json
+
+    from patterns.sharding.migration import router_from_spec, same_router
+
+    rebuilt = router_from_spec(json.loads(json.dumps(router.spec())))
+    assert same_router(router, rebuilt)
+    assert np.array_equal(router.owners_of_hashes(KEYS_1K), rebuilt.owners_of_hashes(KEYS_1K))
+
+
+@pytest.mark.parametrize("n", [1, 3, 10, 100])
+def test_every_ring_slot_with_an_owner_has_that_owner_from_its_first_hash_to_its_last(n):
+    ring = ConsistentHashRing([f"node-{i}" for i in range(n)], vnodes=50)
+    table = ring._table
+    slots, shift, split = table.slots, table.shift, table.split
+    starts = np.arange(len(slots), dtype=np.uint64) << np.uint64(shift)
+    ends = starts + np.uint64((1 << shift) - 1)
+    first, last = ring.owners_of_hashes(starts).tolist(), ring.owners_of_hashes(ends).tolist()
+    owned = [i for i, s in enumerate(slots) if s != split]
+    assert len(owned) > 0.8 * len(slots)  # most lookups skip the binary search
+    assert all(table.nodes[slots[i]] == first[i] == last[i] for i in owned)
+    # a slot marked split really holds a point (else it would be owned)
+    inside = np.searchsorted(table.point_array, starts) != np.searchsorted(table.point_array, ends)
+    assert [s == split for s in slots] == inside.tolist()
+    keys = [f"user:{i}" for i in range(20_000)]
+    assert [ring.node_for(k) for k in keys] == ring.owners_of_hashes(hash_keys(keys)).tolist()

@@ -13,13 +13,13 @@ from patterns.architecture import (
     Component,
     Latency,
     Network,
+    SimulationResult,
     System,
     chain,
     exact_availability,
     exact_latency,
     fanout_slow_probability,
     network_hops,
-    percentile,
     shop,
     simulate,
     units_touched,
@@ -106,9 +106,11 @@ def test_fanout_slow_probability() -> None:
     assert fanout_slow_probability(100) == pytest.approx(1 - 0.99 ** 100)
 
 
-def test_percentile_nearest_rank() -> None:
-    assert percentile([5.0, 1.0, 3.0, 2.0], 0.5) == 2.0
-    assert percentile(list(range(1, 101)), 0.99) == 99
+def test_latency_percentile_is_nearest_rank_of_a_fraction() -> None:
+    run = SimulationResult(requests=4, successes=4, latencies_ms=(5.0, 1.0, 3.0, 2.0))
+    assert run.latency_percentile(0.5) == 2.0 and run.latency_percentile(1.0) == 5.0
+    with pytest.raises(ValueError, match="q must be a number in"):
+        run.latency_percentile(99)  # a fraction, not a percent
 
 
 @pytest.mark.parametrize(("build", "word"), [

@@ -93,7 +93,9 @@ def test_preference_cache_ttl_zero_never_caches():
 def test_percentile_nearest_rank():
     values = list(range(1, 101))
     assert percentile(values, 50) == 50 and percentile(values, 99) == 99 and percentile(values, 100) == 100
-    assert percentile([], 50) == 0.0
+    assert percentile([], 50, empty=0.0) == 0.0
+    with pytest.raises(ValueError, match="empty"):
+        percentile([], 50)
     with pytest.raises(ValueError, match="q must"):
         percentile(values, 0)
 

@@ -171,3 +171,65 @@ def test_payment_client_rejects_no_retry(capsys: pytest.CaptureFixture[str]) -> 
 
     assert check_payment_client(build) is False
     assert "transient failure should be retried" in verdict(capsys, False)
+
+
+# ---------------------------------------------------------------- exercise 5 (timeouts)
+
+
+def test_timeout_budget_accepts_a_value_above_the_healthy_tail(capsys: pytest.CaptureFixture[str]) -> None:
+    from patterns.check.resilience import check_timeout_budget
+
+    for good in (0.2, 0.3, 1 / 3):
+        assert check_timeout_budget(good) is True
+        verdict(capsys, True)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (0.05, "above the healthy tail"),
+        (0.13, "above the healthy tail"),
+        (0.5, "the caller pays for all of them"),
+        (15, "the caller pays for all of them"),
+        (-1, "number of seconds"),
+        (True, "number of seconds"),
+        ("0.2", "expected a int or float"),
+        (..., "not answered yet"),
+    ],
+)
+def test_timeout_budget_explains_wrong_answers(answer, hint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from patterns.check.resilience import check_timeout_budget
+
+    assert check_timeout_budget(answer) is False
+    assert hint in verdict(capsys, False)
+
+
+# ---------------------------------------------------------------- exercise 6 (bulkheads)
+
+
+@pytest.mark.parametrize("answer", [(10, 0.1), (20, 0.0), (8, 0.1)])
+def test_bulkhead_size_accepts_a_small_bulkhead_with_a_short_wait(answer, capsys) -> None:
+    from patterns.check.resilience import check_bulkhead_size
+
+    assert check_bulkhead_size(answer) is True
+    verdict(capsys, True)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        ((20, 0.5), "waiting for a slot holds a thread"),  # the lab's own configuration: 48 threads
+        ((2, 0.0), "refused while the payment service was healthy"),
+        ((50, 0.0), "tied up by /pay"),
+        ((0, 0.1), "bulkhead must be an integer"),
+        ((10, -1.0), "bulkhead_wait"),
+        ((10,), "a pair"),
+        ([10, 0.1], "expected a tuple"),
+        (..., "not answered yet"),
+    ],
+)
+def test_bulkhead_size_explains_wrong_answers(answer, hint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from patterns.check.resilience import check_bulkhead_size
+
+    assert check_bulkhead_size(answer) is False
+    assert hint in verdict(capsys, False)

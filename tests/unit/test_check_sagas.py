@@ -83,3 +83,50 @@ def test_failure_events(capsys):
     out = capsys.readouterr().out
     assert "refusal at 'shipping'" in out and "hint" in out
     assert check_failure_events([1, 2]) is False
+
+
+def test_compensation_plan_needs_every_attempt(capsys):
+    def latest_attempt_only(events):  # the rule issue 12 found wrong: it forgets a lost reply
+        last, done = {}, set()
+        for step, kind in events:
+            if kind in ("action_started", "action_rejected"):
+                last[step] = kind
+            elif kind == "compensation_done":
+                done.add(step)
+        return [s for s in ["shipping", "inventory", "payment"] if last.get(s) == "action_started" and s not in done]
+
+    assert check_compensation_plan(latest_attempt_only) is False
+    assert "every attempt counts" in capsys.readouterr().out
+
+
+def test_order_saga_accepts_a_correct_reordering_and_authorize_capture(capsys):
+    def reserve_first(shop):
+        return SagaDefinition(
+            "order",
+            [
+                Step("inventory", shop.inventory.reserve, shop.inventory.release),
+                Step("payment", shop.payments.charge, shop.payments.refund),
+                Step("shipping", shop.shipping.schedule, shop.shipping.cancel),
+            ],
+        )
+
+    assert check_order_saga(reserve_first)
+    assert "All 18 cells" in capsys.readouterr().out
+    assert check_order_saga(lambda shop: order_saga(shop, payment="authorize"))
+    assert "All 24 cells" in capsys.readouterr().out
+
+    def capture_without_hold_release(shop):  # authorize, but the payment step has no way back
+        return SagaDefinition(
+            "order",
+            [
+                Step("payment", shop.payments.authorize, lambda ctx: None),
+                Step("inventory", shop.inventory.reserve, shop.inventory.release),
+                Step("shipping", shop.shipping.schedule, shop.shipping.cancel),
+                Step("capture", shop.payments.capture),
+            ],
+        )
+
+    assert check_order_saga(capture_without_hold_release) is False
+    assert "still held on the card" in capsys.readouterr().out
+    assert check_order_saga(lambda shop: SagaDefinition("order", [Step("payment", shop.payments.charge)])) is False
+    assert "the steps must be" in capsys.readouterr().out

@@ -112,3 +112,40 @@ def test_convergence():
     assert not result and "a, c; b" in result.explanation
     with pytest.raises(ValueError, match="states"):
         check_convergence({})
+
+
+# -- issue 18: the two defects, as their smallest histories ----------------------------------------
+def test_a_timed_out_write_may_land_after_later_writes_so_no_session_violation():
+    """A's write of 1 timed out at 1: it may take effect at any time after 0, even after B's write
+    of 2, so B reading 1 is linearizable, and neither a read-your-writes violation nor stale."""
+    history = [w("A", 1, 0, 1, ok=None), w("B", 2, 2, 3), r("B", 1, 4, 5)]
+    assert check_linearizable(history)
+    assert check_read_your_writes(history)
+    assert stale_reads(history) == []
+    # ... whereas had it completed at 1, B's read of 1 would be stale and break read-your-writes
+    completed = [w("A", 1, 0, 1), w("B", 2, 2, 3), r("B", 1, 4, 5)]
+    assert not check_linearizable(completed)
+    assert not check_read_your_writes(completed) and len(stale_reads(completed)) == 1
+
+
+def test_a_timed_out_write_seen_then_an_older_value_is_still_fine_for_monotonic_reads():
+    history = [w("A", 1, 0, 1, ok=None), w("B", 2, 2, 3), r("C", 2, 4, 5), r("C", 1, 6, 7)]
+    assert check_linearizable(history)  # A's write landed between C's two reads
+    assert check_monotonic_reads(history)
+
+
+def test_a_clients_own_order_holds_at_touching_instants():
+    """p0 reads 1 during [3, 4], then writes 1 during [4, 7]: the read cannot see its own later write."""
+    history = [r("p0", 1, 3, 4), w("p0", 1, 4, 7)]
+    assert not check_linearizable(history)
+    assert not check_sequential(history)
+    # another client touching at the same instant is concurrent, so either order is allowed
+    assert check_linearizable([r("p1", 1, 3, 4), w("p0", 1, 4, 7)])
+
+
+def test_touching_instants_order_a_clients_session_too():
+    history = [w("A", 1, 0, 1), r("A", None, 1, 2)]  # the read starts as the write completes
+    assert not check_read_your_writes(history)
+    assert not check_linearizable(history) and stale_reads(history) == [history[1]]
+    # two instantaneous operations of one client at one instant: the order is unknown, both pass
+    assert check_linearizable([w("A", 1, 1, 1), r("A", None, 1, 1)])

@@ -14,9 +14,9 @@ from patterns.consistency import (
 
 def test_bad_arguments_name_the_parameter():
     net = build_cluster(3, 1, 1).network
-    with pytest.raises(ValueError, match=r"r must be an integer in \[1, N=3\]"):
+    with pytest.raises(ValueError, match=r"r must be an integer in \[1, 3\]"):
         QuorumStore(net, r=0, w=1)
-    with pytest.raises(ValueError, match=r"w must be an integer in \[1, N=3\]"):
+    with pytest.raises(ValueError, match=r"w must be an integer in \[1, 3\]"):
         QuorumStore(net, r=1, w=4)
     with pytest.raises(ValueError, match="mode"):
         QuorumStore(net, r=1, w=1, mode="ca")

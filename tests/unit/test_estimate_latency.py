@@ -88,3 +88,13 @@ def test_measure_rejects_bad_arguments() -> None:
         measure(lambda: None, repeat=0)
     with pytest.raises(ValueError, match="min_batch_seconds"):
         measure(lambda: None, min_batch_seconds=0)
+
+
+def test_without_sockets_the_loopback_rung_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the browser (forced here) there are no sockets or threads: no echo server is started."""
+    monkeypatch.setenv("PATTERNS_BROWSER_MODE", "1")
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self))
+    result = measure_ladder(repeat=1, min_batch_seconds=0.0005)
+    assert list(result) == [name for name in MEASURED_RUNGS if name != "loopback TCP round trip"]
+    assert not started

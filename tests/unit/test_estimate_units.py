@@ -11,7 +11,6 @@ from patterns.estimate.units import (
     SECONDS_PER_MONTH,
     SECONDS_PER_YEAR,
     bytes_to_bits,
-    check_number,
     format_bytes,
     format_count,
     format_duration,
@@ -148,13 +147,33 @@ def test_format_rate() -> None:
     assert format_rate(2e6, "msg") == "2M msg/s"
 
 
-def test_check_number() -> None:
-    assert check_number("x", 3) == 3.0
-    with pytest.raises(ValueError, match=r"x must be > 0, got 0"):
-        check_number("x", 0, strict=True)
-    with pytest.raises(ValueError, match="finite"):
-        check_number("x", math.nan)
-    with pytest.raises(ValueError, match="finite"):
-        check_number("x", math.inf)
-    with pytest.raises(TypeError, match="x must be a number"):
-        check_number("x", True)
+def test_bad_numbers_are_refused_naming_the_parameter() -> None:
+    with pytest.raises(ValueError, match=r"seconds must be a finite number >= 0, got nan"):
+        format_duration(math.nan)
+    with pytest.raises(ValueError, match="count"):
+        format_bytes(math.inf)
+    with pytest.raises(TypeError, match="value"):
+        format_count(True)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="digits"):
+        format_count(1, digits=10**6)
+    with pytest.raises(TypeError, match="rate"):
+        per_period("12", "day")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("formatted", "expected"),
+    [
+        # issue 21: each printed as e-notation before
+        (format_bytes(1000, system="iec"), "1000 B"),
+        (format_bytes(1_044_467, system="iec"), "1020 KiB"),
+        (format_bytes(306, digits=2), "310 B"),
+        (format_duration(0.9999999), "1 s"),
+        (format_duration(0.0009999), "1 ms"),
+        (format_duration(59.9999), "1 min"),
+        (format_count(1e15), "1000T"),
+        (format_count(0.00001234), "0.0000123"),
+        (format_duration(1e-14), "0.00001 ns"),
+    ],
+)
+def test_rounding_comes_first_and_e_notation_never(formatted: str, expected: str) -> None:
+    assert formatted == expected

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from patterns.clock import ManualClock
-from patterns.replication import NoPrimary, Replica, ReplicatedStore, Session
+from patterns.replication import NoPrimary, ReadResult, Replica, ReplicatedStore, Session
 
 
 @pytest.fixture
@@ -44,6 +44,20 @@ def test_an_old_value_is_stale_but_a_missing_never_written_key_is_not(store, clo
     store.write("x", 2)
     result = store.read("x")
     assert (result.value, result.stale) == (1, True)
+
+
+def test_a_replica_that_missed_a_delete_is_stale():
+    """Issue 21: the delete removed the key's version from the primary, so the replica still holding
+    the deleted value answered stale=False. A delete now leaves a tombstone with its LSN."""
+    clock = ManualClock()
+    store = ReplicatedStore({"r": 5.0}, clock=clock)
+    store.write("k", "v")
+    clock.advance(6)
+    store.delete("k")
+    assert store.read("k") == ReadResult(value="v", node="r", node_lsn=1, stale=True)
+    clock.advance(6)
+    assert store.read("k") == ReadResult(value=None, node="r", node_lsn=2, stale=False)
+    assert store.replicas["r"].items() == {}  # a tombstone is not a value
 
 
 def test_read_your_writes_with_a_session_token(store, clock):

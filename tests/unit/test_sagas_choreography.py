@@ -11,6 +11,7 @@ from patterns.sagas import (
     COMPLETED,
     PENDING,
     ChoreographedShop,
+    DeadLettered,
     FaultInjector,
     FaultPlan,
     Order,
@@ -84,7 +85,7 @@ def test_choreography_checks_its_arguments():
     broker = InMemoryBroker(clock=shop.clock)
     with pytest.raises(ValueError, match="broken must be one of"):
         ChoreographedShop(shop, broker, broken="yes")
-    with pytest.raises(ValueError, match="handler_attempts must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"handler_attempts must be an integer in \[1, 100\]"):
         ChoreographedShop(shop, broker, handler_attempts=0)
 
 
@@ -119,3 +120,89 @@ def test_the_same_flow_on_every_broker(broker_kind, monkeypatch):
         1,
         1,
     )
+
+
+# --- a handler error never skips records (issue 12, item 2) ---------------------------------------
+
+
+def _shop_with_a_charge_bug(bad_order: str, *, fixed: list[bool] | None = None) -> Shop:
+    """A shop whose payment handler raises RuntimeError for one order (until ``fixed[0]``)."""
+    clock = ManualClock()
+    shop = Shop(clock=clock, stock={"book": 100}, faults=FaultInjector())
+    real = shop.payments.charge_in
+
+    def charge_in(tx, saga_id, amount):
+        if saga_id == bad_order and not (fixed and fixed[0]):
+            raise RuntimeError("bug in the charge handler")
+        return real(tx, saga_id, amount)
+
+    shop.payments.charge_in = charge_in
+    return shop
+
+
+def test_a_handler_bug_surfaces_and_never_skips_the_rest_of_the_batch(broker_kind, monkeypatch):
+    """Memory always; the real Kafka-protocol broker too when PATTERNS_KAFKA_BOOTSTRAP is set."""
+    if broker_kind == "memory":
+        monkeypatch.delenv("PATTERNS_KAFKA_BOOTSTRAP", raising=False)
+    fixed = [False]
+    shop = _shop_with_a_charge_bug("o-00", fixed=fixed)
+    broker = broker_from_env(clock=shop.clock)
+    options = {"poll_timeout": 0.3} if broker_kind == "kafka" else {}
+    flow = ChoreographedShop(shop, broker, dead_letter_after=3, **options)
+    orders = [Order(f"o-{i:02d}") for i in range(20 if broker_kind == "memory" else 6)]
+    try:
+        for order in orders:
+            flow.place(order)
+        with pytest.raises(DeadLettered, match="o-00") as caught:
+            flow.run_until_quiet()
+        assert "RuntimeError: bug in the charge handler" in str(caught.value)
+        # every healthy order of the same batch went through; only the poison message is set aside
+        assert flow.states() == {PENDING: 1, COMPLETED: len(orders) - 1, CANCELLED: 0}
+        assert all(check_order(shop, o, flow.state(o.order_id)) == [] for o in orders[1:])
+        # visibly: counted, inspectable, and every failed delivery is on record
+        assert flow.dead_lettered == 1
+        [letter] = flow.dead_letters()
+        assert (letter.key, letter.value["type"], letter.headers["dlt-node"]) == ("o-00", "OrderCreated", "payment")
+        assert letter.headers["dlt-attempts"] == "3" and "RuntimeError" in letter.headers["dlt-error"]
+        assert [f.order_id for f in flow.failures] == ["o-00"] * 3
+        # the bug is fixed: replaying the dead letter finishes the order, exactly once
+        fixed[0] = True
+        assert flow.replay_dead_letters() == 1
+        flow.run_until_quiet()
+        assert flow.state("o-00") == COMPLETED and check_order(shop, orders[0], COMPLETED) == []
+        assert flow.replay_dead_letters() == 0  # already replayed: nothing twice
+    finally:
+        flow.close()
+        broker.close()
+
+
+def test_a_failed_delivery_never_commits_past_the_failing_record():
+    shop = _shop_with_a_charge_bug("o-02")
+    broker = InMemoryBroker(clock=shop.clock)
+    flow = ChoreographedShop(shop, broker, dead_letter_after=5)
+    for i in range(5):
+        flow.place(Order(f"o-{i:02d}"))
+    node = flow.nodes["payment"]
+    node.relay.run_until_empty()
+    flow.nodes["order"].relay.run_until_empty()
+    flow._pump(node)  # one poll of the payment service: o-00, o-01 charged, o-02 fails
+    bad_offset = next(r.offset for r in broker.read(flow.topic) if r.key == "o-02")
+    assert broker.committed(flow.topic, group=f"{flow.topic}.payment") == {0: bad_offset}
+    assert node.consumer.position(flow.topic, 0) == bad_offset  # redelivered next, not skipped
+    assert [f.order_id for f in flow.failures] == ["o-02"]
+
+
+def test_a_refund_that_keeps_failing_is_dead_lettered_not_dropped():
+    clock = ManualClock()
+    plans = {"o-00": FaultPlan(reject="inventory", flaky_compensation={"payment": 10})}
+    shop = Shop(clock=clock, faults=FaultInjector(plans))
+    flow = ChoreographedShop(shop, InMemoryBroker(clock=clock), handler_attempts=3, dead_letter_after=3)
+    for i in range(4):
+        flow.place(Order(f"o-{i:02d}"))
+    with pytest.raises(DeadLettered, match="StockUnavailable"):
+        flow.run_until_quiet()
+    assert flow.state("o-00") == PENDING and shop.payments.effects("o-00")["net"] == 42.0
+    assert [flow.state(f"o-{i:02d}") for i in range(1, 4)] == [COMPLETED] * 3
+    assert flow.replay_dead_letters() == 1  # the refund service is back after 9 failures
+    flow.run_until_quiet()
+    assert flow.state("o-00") == CANCELLED and check_order(shop, Order("o-00"), CANCELLED) == []

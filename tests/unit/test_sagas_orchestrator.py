@@ -22,10 +22,12 @@ from patterns.sagas import (
     SagaLog,
     Shop,
     Step,
+    StepContext,
     StepRejected,
     TransientError,
     check_order,
     effects_of,
+    failure_matrix,
     order_saga,
     run_orchestrated,
 )
@@ -135,7 +137,7 @@ def test_orchestrator_checks_its_arguments():
         Orchestrator("saga", log)
     with pytest.raises(TypeError, match="log must be a SagaLog"):
         Orchestrator(saga, object())
-    with pytest.raises(ValueError, match="compensation_attempts must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"compensation_attempts must be an integer in \[1, 1000\]"):
         Orchestrator(saga, log, compensation_attempts=0)
     with pytest.raises(TypeError, match="backoff must be"):
         Orchestrator(saga, log, backoff=2.0)
@@ -207,3 +209,58 @@ def test_run_orchestrated_restarts_after_each_crash():
         FaultPlan(reject="shipping", crash_after="payment", crash_after_compensation="inventory")
     )
     assert (run.state, run.restarts, run.ok) == (CANCELLED, 2, True)
+
+
+def test_an_attempt_that_may_have_happened_is_compensated_even_if_the_retry_is_refused():
+    """Issue 12 item 3: attempt 1 charges but its reply is lost; the retry is refused as a duplicate."""
+    charged, refunded, seen = [], [], set()
+
+    def charge(ctx):
+        if ctx.key in seen:
+            raise StepRejected("duplicate request (409)")
+        seen.add(ctx.key)
+        charged.append(ctx.saga_id)
+        raise TransientError("reply lost")
+
+    def refund(ctx):
+        if ctx.saga_id in charged:
+            refunded.append(ctx.saga_id)
+
+    saga = SagaDefinition("pay", [Step("payment", charge, refund), Step("ship", lambda ctx: None)])
+    log = SagaLog(sqlite3.connect(":memory:"))
+    result = Orchestrator(saga, log, clock=ManualClock()).run("s1", {})
+    assert result.state == CANCELLED
+    assert (charged, refunded) == (["s1"], ["s1"])  # the charge that may have happened is undone
+    assert [e.step for e in log.events("s1") if e.kind == "compensation_done"] == ["payment"]
+
+
+def test_authorize_early_capture_last_survives_the_matrix_and_spares_refunds():
+    """Issue 14 (ch05): a hold at the start, the capture once the shipment is booked."""
+    authorize = failure_matrix(["orchestration"], definition=lambda shop: order_saga(shop, payment="authorize"))
+    charge = failure_matrix(["orchestration"])
+    assert all(r["ok"] for r in authorize) and len(authorize) == 1 + 4 * 6
+    assert [r["step"] for r in authorize[1::6]] == ["payment", "inventory", "shipping", "capture"]
+
+    def refunded(rows):
+        return sum(r["state"] == CANCELLED and r["refunds"] > 0 for r in rows)
+
+    # a cancelled order shows a charge AND a refund only when the capture's own outcome was unknown
+    assert (refunded(charge), refunded(authorize)) == (11, 1)
+    run = run_orchestrated(FaultPlan(reject="shipping"), definition=lambda shop: order_saga(shop, payment="authorize"))
+    assert run.shop.payments.effects("order-1") == {"charges": 0, "refunds": 0, "net": 0.0, "holds": 1, "held": 0.0}
+
+
+def test_an_authorization_never_captured_is_a_violation():
+    def no_capture(shop):
+        return SagaDefinition("order", [Step("payment", shop.payments.authorize, shop.payments.refund),
+                                        Step("shipping", shop.shipping.schedule)])
+
+    run = run_orchestrated(FaultPlan(), definition=no_capture)
+    assert run.state == COMPLETED
+    assert "completed but 42.00 still held on the card (never captured nor released)" in run.violations
+
+
+def test_capture_without_a_hold_is_refused():
+    shop = Shop(clock=ManualClock())
+    with pytest.raises(StepRejected, match="nothing to capture"):
+        shop.payments.capture(StepContext("o1", "capture", {}))

@@ -173,7 +173,15 @@ def test_range_router_letters_and_split():
         (lambda: ConsistentHashRing(["a"], vnodes=0), ValueError, "vnodes"),
         (lambda: ConsistentHashRing(["a"], vnodes=1.5), TypeError, "vnodes"),
         (lambda: ConsistentHashRing("abc"), TypeError, "nodes"),
-        (lambda: ConsistentHashRing(["a", ""]), TypeError, "nodes"),
+        (lambda: ConsistentHashRing(["a", ""]), ValueError, "nodes"),
+        (lambda: ConsistentHashRing(["a", 3]), TypeError, "nodes"),  # type: ignore[list-item]
+        (lambda: ConsistentHashRing(["a"], vnodes=10**9), ValueError, "vnodes"),  # hung building 1e9 points
+        (lambda: ConsistentHashRing([f"n{i}" for i in range(200)], vnodes=10_000), ValueError, "points"),
+        (lambda: Rendezvous(["a", "b"], weights=[2, 1]), TypeError, "weights"),  # a list, not a mapping
+        (lambda: Rendezvous(["a", "b"], weights=[("a", 2)]), TypeError, "weights"),  # silently accepted
+        (lambda: Rendezvous(["a"], {"a": float("nan")}), ValueError, "weights"),
+        (lambda: Rendezvous(["a"], {"a": 1e300}), ValueError, "weights"),
+        (lambda: Rendezvous(["a"], {"a": "2"}), TypeError, "weights"),
         (lambda: Rendezvous([]), ValueError, "nodes"),
         (lambda: Rendezvous(["a", "b", "a"]), ValueError, "duplicate"),
         (lambda: Rendezvous(["a"], {"a": 0}), ValueError, "weights"),
@@ -187,6 +195,9 @@ def test_range_router_letters_and_split():
         (lambda: RangeRouter([("B", "x"), ("A", "y")]), ValueError, "increasing"),
         (lambda: RangeRouter([("A", "x"), ("A", "y")]), ValueError, "increasing"),
         (lambda: RangeRouter([("A", "x"), (5, "y")]), TypeError, "bounds"),
+        (lambda: RangeRouter([("A", "x", "z")]), TypeError, "pairs"),
+        (lambda: RangeRouter([("A", "")]), ValueError, "node"),
+        (lambda: RangeRouter("A-Z"), TypeError, "bounds"),
     ],
 )
 def test_constructors_reject_bad_input(factory, error, words):
@@ -273,3 +284,40 @@ def test_ring_lookups_stay_consistent_while_other_threads_add_and_remove_nodes()
         t.join()
     assert errors == []
     assert ring.nodes == ("a", "b", "c")
+
+
+@pytest.mark.parametrize(
+    "router",
+    [ModuloRouter(["a", "b"]), JumpRouter(["a", "b"]), ConsistentHashRing(["a", "b"]), Rendezvous(["a", "b"]),
+     Rendezvous(["a", "b"], {"a": 2})],
+    ids=["modulo", "jump", "ring", "rendezvous", "weighted"],
+)
+def test_node_indices_are_np_intp_for_32_bit_wasm(router, monkeypatch):
+    """numpy on 32-bit wasm (Pyodide) refuses int64 indices in np.bincount; indices are np.intp."""
+    hashes = hash_keys([f"k{i}" for i in range(100)])
+    assert router.indices_of_hashes(hashes).dtype == np.intp
+    real_bincount = np.bincount
+
+    def strict_bincount(x, *args, **kwargs):  # what a 32-bit build does with an int64 array
+        assert np.asarray(x).dtype == np.intp, f"np.bincount got {np.asarray(x).dtype}"
+        return real_bincount(x, *args, **kwargs)
+
+    monkeypatch.setattr(np, "bincount", strict_bincount)
+    assert sum(load(router, hashes).values()) == 100
+    assert jump_hash_array(hashes, 7).dtype == np.intp
+
+
+def test_the_scaling_checker_counts_shards_with_np_intp(monkeypatch):
+    from patterns.check.scaling import check_shard_for
+    from patterns.sharding import jump_hash
+
+    real_bincount = np.bincount
+    seen = []
+
+    def strict_bincount(x, *args, **kwargs):
+        seen.append(np.asarray(x).dtype)
+        return real_bincount(x, *args, **kwargs)
+
+    monkeypatch.setattr(np, "bincount", strict_bincount)
+    assert check_shard_for(lambda key, n: jump_hash(stable_hash64(key), n))
+    assert seen and all(dtype == np.intp for dtype in seen)

@@ -23,7 +23,6 @@ from patterns.architecture.simulation import (
     SimulationResult,
     chain,
     fanout_slow_probability,
-    percentile,
     shop,
     simulate,
 )
@@ -45,7 +44,7 @@ from patterns.architecture.topology import (
 __all__ = [
     "GRID_MS", "Latency", "Component", "Call", "Network", "System", "IN_PROCESS", "DATACENTER", "exact_availability",
     "exact_latency", "request_tree", "network_hops", "units_touched", "SimulationResult", "simulate",
-    "chain", "shop", "SHOP_COMPONENTS", "fanout_slow_probability", "percentile", "Import", "Violation",
+    "chain", "shop", "SHOP_COMPONENTS", "fanout_slow_probability", "Import", "Violation",
     "find_imports", "check_boundaries", "module_graph", "find_cycles", "PairCoupling", "change_coupling",
     "coupled_pairs", "synthetic_history", "OwnershipReport", "communication_paths", "ownership_report",
 ]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from patterns._validate import require_probability
 from patterns.architecture.latency import Latency
 from patterns.architecture.topology import (
     DATACENTER,
@@ -24,19 +24,9 @@ from patterns.architecture.topology import (
     System,
     units_touched,
 )
+from patterns.stats import percentile
 
-__all__ = ["SimulationResult", "simulate", "chain", "shop", "SHOP_COMPONENTS", "fanout_slow_probability",
-           "percentile"]
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The smallest value v with at least a fraction q of ``values`` <= v (nearest-rank)."""
-    if not values:
-        raise ValueError("values must not be empty")
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q <= 1:
-        raise ValueError(f"q must be a probability in (0, 1], got {q!r}")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+__all__ = ["SimulationResult", "simulate", "chain", "shop", "SHOP_COMPONENTS", "fanout_slow_probability"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +42,8 @@ class SimulationResult:
         return self.successes / self.requests
 
     def latency_percentile(self, q: float) -> float:
-        """Latency percentile over successful requests (ms)."""
-        return percentile(self.latencies_ms, q)
+        """Nearest-rank latency percentile over successful requests (ms); ``q`` is a fraction in (0, 1]."""
+        return percentile(self.latencies_ms, 100 * require_probability(q, "q", allow_zero=False))
 
     def tolerance(self, sigmas: float = 5.0) -> float:
         """``sigmas`` binomial standard errors of the availability estimate (plus 1/requests)."""

@@ -14,21 +14,12 @@ Anything else is a bug the design let through: ``doubled`` (received twice or mo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from patterns.stats import percentile
+
 __all__ = ["percentile", "Audit", "audit", "SimulationResult", "comparison_table"]
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank ``q``-th percentile (0 < q <= 100) of ``values``; 0.0 when empty."""
-    if not 0 < q <= 100:
-        raise ValueError(f"q must be in (0, 100], got {q!r}")
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return float(ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)])
 
 
 @dataclass(frozen=True)

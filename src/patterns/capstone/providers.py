@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from patterns.clock import Clock
 from patterns.errors import PatternError
+from patterns.faults import Outage
 
 __all__ = ["Outage", "ProviderSpec", "ProviderError", "SimulatedProvider", "Ledger", "Delivery"]
 
@@ -33,28 +34,14 @@ class ProviderError(PatternError):
 
 
 @dataclass(frozen=True)
-class Outage:
-    """The provider answers nothing in ``[start, end)`` (simulated seconds): calls time out."""
-
-    start: float
-    end: float
-
-    def __post_init__(self) -> None:
-        if not (0 <= self.start < self.end):
-            raise ValueError(f"an outage needs 0 <= start < end, got start={self.start}, end={self.end}")
-
-    def covers(self, t: float) -> bool:
-        return self.start <= t < self.end
-
-
-@dataclass(frozen=True)
 class ProviderSpec:
     """How a simulated provider behaves.
 
     ``latency``: mean seconds of a successful call (drawn uniformly in [0.5x, 1.5x]);
     ``error_rate``: probability in [0, 1) that a call fails fast with a 5xx;
     ``timeout``: seconds a caller waits during an outage before giving up;
-    ``outages``: windows in which every call times out.
+    ``outages``: windows in which calls time out (each with the outage's ``failure_rate``; by
+    default every call).
     """
 
     name: str
@@ -126,7 +113,8 @@ class SimulatedProvider:
             raise ValueError(f"channel must be {self.spec.channel!r} for {self.name}, got {channel!r}")
         self.calls += 1
         now = self.clock.now()
-        if self.is_down(now):
+        outage = next((o for o in self.spec.outages if o.covers(now)), None)
+        if outage is not None and outage.strikes(self.rng):
             self.failures += 1
             raise ProviderError(self.name, "timeout (provider down)", self.spec.timeout)
         latency = self.spec.latency * self.rng.uniform(0.5, 1.5)

@@ -1,6 +1,6 @@
 """Checkers for the exercises of lab 03, "Communication: sync and async".
 
-Each checker recomputes the answer from ``patterns.sim.communication`` or ``patterns.messaging``
+Each checker recomputes the answer from ``patterns.communication.simulation`` or ``patterns.messaging``
 (never from a stored number), prints a verdict with a hint, and returns True/False.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from patterns.check import is_unanswered, report
 from patterns.clock import ManualClock
-from patterns.sim.communication import mm1, p_any_slow, simulate_queue
+from patterns.communication.simulation import mm1, p_any_slow, simulate_queue
 
 __all__ = [
     "SPIKE",
@@ -137,7 +137,10 @@ def dead_letter_time(max_attempts: int, initial: float, factor: float) -> float:
     while not queue.dead_letters:
         message = queue.get("worker")
         if message is None:
-            clock.set(queue.next_available_at())
+            due = queue.next_available_at()
+            if due is None:  # nothing left to deliver: cannot happen before the message is dead
+                raise RuntimeError("the work queue is empty but the message was not dead-lettered")
+            clock.set(due)
             continue
         queue.nack(message, error="cannot parse")
     return queue.dead_letters[0].at

@@ -8,12 +8,21 @@ means "not answered yet".
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 from patterns.check import call_safely, not_ready, report
 from patterns.clock import ManualClock
 from patterns.resilience import Backoff, CircuitBreaker, Fallback, Retry, WindowSpec
-from patterns.sim.resilience import FlakyPaymentService, Outage, amplified_calls, drive
+from patterns.resilience.simulation import (
+    FlakyPaymentService,
+    Outage,
+    ServerConfig,
+    amplified_calls,
+    drive,
+    simulate_server,
+    timeout_study,
+)
 
 __all__ = [
     "check_amplification",
@@ -21,14 +30,23 @@ __all__ = [
     "check_breaker_settings",
     "check_payment_client",
     "payment_policies",
+    "check_timeout_budget",
+    "check_bulkhead_size",
+    "TIMEOUT_ATTEMPTS",
+    "TIMEOUT_TOTAL",
+    "FALSE_TIMEOUTS",
+    "BULKHEAD_THREADS",
 ]
 
+# Exercise 5: a dependency answering in ~50 ms that hangs 2% of the time; 3 attempts per request.
+TIMEOUT_ATTEMPTS = 3
+TIMEOUT_TOTAL = 1.0  # seconds a caller may wait in all, even if every attempt times out
+FALSE_TIMEOUTS = 0.001  # share of healthy calls the timeout may cut off
+# Exercise 6: the story's promise, at most 20 server threads tied up by /pay.
+BULKHEAD_THREADS = 20
 
 
-
-
-
-def check_amplification(calls_at_bottom: object) -> bool:
+def check_amplification(calls_at_bottom: Any) -> bool:
     """Exercise 1: ``calls_at_bottom(attempts, layers)`` predicts the simulated count."""
     title = "Exercise 1 (retry amplification)"
     if not_ready(title, calls_at_bottom, expect=callable):
@@ -49,7 +67,7 @@ def check_amplification(calls_at_bottom: object) -> bool:
     return report(title, problems, "Each layer turns one failure below into `attempts` calls.")
 
 
-def check_full_jitter(full_jitter_delay: object) -> bool:
+def check_full_jitter(full_jitter_delay: Any) -> bool:
     """Exercise 2: ``full_jitter_delay(n, base, cap, rng)`` draws the n-th full-jitter pause."""
     title = "Exercise 2 (full jitter)"
     if not_ready(title, full_jitter_delay, expect=callable):
@@ -94,7 +112,7 @@ def check_full_jitter(full_jitter_delay: object) -> bool:
     return report(title, problems, "Pauses are spread over [0, ceiling], even once the ceiling is the cap.")
 
 
-def check_breaker_settings(make_breaker: object) -> bool:
+def check_breaker_settings(make_breaker: Any) -> bool:
     """Exercise 3: ``make_breaker(clock)`` ignores 10% background noise but trips on an outage."""
     title = "Exercise 3 (tune the breaker)"
     if not_ready(title, make_breaker, expect=callable):
@@ -145,13 +163,13 @@ def payment_policies(clock: ManualClock) -> tuple[CircuitBreaker, Retry, Fallbac
     return breaker, retry, Fallback(lambda error, *args: "deferred")
 
 
-def check_payment_client(build_client: object) -> bool:
+def check_payment_client(build_client: Any) -> bool:
     """Exercise 4: ``build_client(charge, breaker, retry, fallback)`` orders the three policies."""
     title = "Exercise 4 (compose the payment client)"
     if not_ready(title, build_client, expect=callable):
         return False
     problems: list[str] = []
-    blips = iter([ConnectionError("reset"), "ok-1"])
+    blips: Iterator[Exception | str] = iter([ConnectionError("reset"), "ok-1"])
 
     def blip(amount: float) -> str:
         item = next(blips, "ok-2")
@@ -192,3 +210,77 @@ def check_payment_client(build_client: object) -> bool:
             "outside the breaker so the breaker counts every attempt."
         )
     return report(title, problems, "pipeline(fallback, retry, breaker): the usual order, for good reasons.")
+
+
+def _number(value: object) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def check_timeout_budget(timeout: Any) -> bool:
+    """Exercise 5: a per-attempt timeout above the healthy tail, below the caller's total budget."""
+    title = "Exercise 5 (choose a timeout)"
+    if not_ready(title, timeout, expect=(int, float)):
+        return False
+    if not _number(timeout) or not 0 < float(timeout) <= 3600:
+        return report(title, [f"answer_timeout must be a number of seconds in (0, 3600], got {timeout!r}."])
+    seconds = float(timeout)
+    study = timeout_study(seconds, TIMEOUT_ATTEMPTS)
+    healthy_p999 = timeout_study(3600.0, 1, hang_probability=0.0).wait_percentile(99.9)
+    problems = []
+    if study.false_timeout_rate > FALSE_TIMEOUTS:
+        problems.append(
+            f"{study.false_timeout_rate:.2%} of healthy calls were cut off (at most {FALSE_TIMEOUTS:.1%}): "
+            f"a timeout must sit above the healthy tail; here 99.9% of healthy calls finish within "
+            f"{healthy_p999:.3f} s."
+        )
+    worst = TIMEOUT_ATTEMPTS * seconds
+    if worst > TIMEOUT_TOTAL:
+        problems.append(
+            f"if all {TIMEOUT_ATTEMPTS} attempts time out the caller waits {TIMEOUT_ATTEMPTS} x {seconds:g} s = "
+            f"{worst:g} s, more than {TIMEOUT_TOTAL:g} s: the budget is per attempt, the caller pays for all of them."
+        )
+    return report(
+        title,
+        problems,
+        f"{study.false_timeout_rate:.2%} false timeouts, {study.success_rate:.2%} of requests answered, "
+        f"at most {worst:g} s of waiting.",
+    )
+
+
+def check_bulkhead_size(answer: Any) -> bool:
+    """Exercise 6: ``(slots, max_wait)`` for the payment bulkhead of the lab's server."""
+    title = "Exercise 6 (size the bulkhead)"
+    if not_ready(title, answer, expect=tuple):
+        return False
+    assert isinstance(answer, tuple)
+    if len(answer) != 2:
+        return report(title, [f"answer_bulkhead must be a pair (slots, max_wait), got {answer!r}."])
+    slots, max_wait = answer
+    try:
+        config = ServerConfig(bulkhead=slots, bulkhead_wait=max_wait)
+    except (TypeError, ValueError) as error:
+        return report(title, [f"{error} (slots: an integer >= 1, max_wait: seconds >= 0)."])
+    run = simulate_server(config)
+    healthy = run.outcomes("pay", 0.0, config.slow_from)
+    tied = max(a + b for a, b in zip(run.threads_in_payment, run.threads_waiting_bulkhead, strict=True))
+    catalog = run.served_share("catalog", config.slow_from + 5, config.duration)
+    problems = []
+    if healthy["rejected"]:
+        problems.append(
+            f"{healthy['rejected']} of {sum(healthy.values())} payments were refused while the payment service "
+            f"was healthy (t < {config.slow_from:g} s). Little's law: 40/s x 0.05 s = 2 calls in flight on "
+            "average, and random bursts need several times that (or a short max_wait to ride them out)."
+        )
+    if tied > BULKHEAD_THREADS:
+        problems.append(
+            f"up to {tied} server threads were tied up by /pay (the limit is {BULKHEAD_THREADS}). A caller "
+            f"waiting for a slot holds a thread too: about slots + 40/s x max_wait of them once the "
+            "dependency hangs."
+        )
+    if catalog < 0.99:
+        problems.append(f"only {catalog:.0%} of /catalog requests were served after the slowdown.")
+    return report(
+        title,
+        problems,
+        f"no payment refused while healthy, at most {tied} threads tied up, /catalog served {catalog:.0%}.",
+    )

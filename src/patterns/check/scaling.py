@@ -82,7 +82,7 @@ def check_shard_for(shard_for: Any) -> bool:
         if not np.all((shards >= 0) & (shards < n)):
             problems.append(f"with {n} shards some answers are outside 0..{n - 1}")
             break
-        counts = np.bincount(shards.astype(np.int64), minlength=n)
+        counts = np.bincount(shards.astype(np.intp), minlength=n)  # np.intp: 32-bit wasm needs it
         if counts.max() / counts.mean() > 1.10:
             problems.append(f"with {n} shards the busiest shard holds {counts.max() / counts.mean():.2f}x "
                             "the mean: hash the key before choosing a shard")

@@ -14,10 +14,21 @@ import itertools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_mapping,
+    require_number,
+    require_probability,
+    require_seconds,
+    require_sequence,
+    require_text,
+)
 from patterns.clock import ManualClock
 from patterns.consistency.histories import Op, check_convergence, stale_reads
-from patterns.consistency.network import Network
+from patterns.consistency.network import MAX_DELAY, MAX_NODES, Network
 from patterns.consistency.quorum import Operation, QuorumStore
 
 __all__ = [
@@ -30,11 +41,32 @@ __all__ = [
 ]
 
 
+MAX_CLIENTS = 1_000
+MAX_OPS_PER_CLIENT = 100_000
+MAX_DURATION = 600.0  # simulated seconds in a partition experiment
+
+
+def _seed(seed: object) -> int:
+    return require_int(seed, "seed", minimum=None, maximum=None)
+
+
+def _interval(pair: object, name: str, *, maximum: float = MAX_DELAY) -> tuple[float, float]:
+    """A (low, high) pair of seconds with 0 <= low <= high."""
+    if isinstance(pair, (str, bytes)) or not isinstance(pair, Sequence) or len(pair) != 2:
+        raise TypeError(f"{name} must be a (low, high) pair of seconds, got {pair!r:.80}")
+    low = require_seconds(pair[0], f"{name} (low)", positive=False, maximum=maximum)
+    high = require_seconds(pair[1], f"{name} (high)", positive=False, maximum=maximum)
+    if low > high:
+        raise ValueError(f"{name} must be (low, high) with low <= high, got {pair!r}")
+    return low, high
+
+
 def build_cluster(n: int, r: int, w: int, *, seed: int = 0, mode: str = "cp", policy: str = "lww",
                   delay: tuple[float, float] = (0.001, 0.020), timeout: float = 0.2,
                   read_repair: bool = True, skew: Mapping[str, float] | None = None) -> QuorumStore:
     """An N-node cluster (nodes ``n1``...) on a fresh ManualClock with seeded message delays."""
-    network = Network(n, clock=ManualClock(), rng=random.Random(seed), delay=delay)
+    require_int(n, "n", minimum=1, maximum=MAX_NODES)
+    network = Network(n, clock=ManualClock(), rng=random.Random(_seed(seed)), delay=delay)
     return QuorumStore(network, r=r, w=w, mode=mode, policy=policy, timeout=timeout,
                        read_repair=read_repair, skew=skew)
 
@@ -48,8 +80,22 @@ def run_clients(store: QuorumStore, *, rng: random.Random, clients: Sequence[str
     Clients stop after ``ops_per_client`` requests or at simulated time ``until``. Does not run the
     network: call ``store.network.run()`` (or ``run_until``) afterwards.
     """
-    if not 0 <= write_ratio <= 1:
-        raise ValueError(f"write_ratio must be in [0, 1], got {write_ratio!r}")
+    require_instance(store, "store", QuorumStore)
+    require_instance(rng, "rng", random.Random)
+    clients = [require_text(c, "clients: each client", max_length=200)
+               for c in require_sequence(clients, "clients", min_length=0, max_length=MAX_CLIENTS)]
+    ops_per_client = require_int(ops_per_client, "ops_per_client", maximum=MAX_OPS_PER_CLIENT)
+    write_ratio = require_probability(write_ratio, "write_ratio")
+    keys = [k if isinstance(k, str) else require_text(k, "keys: each key")
+            for k in require_sequence(keys, "keys", max_length=10_000)]
+    low, high = _interval(think, "think")
+    if home is not None:
+        home = require_mapping(home, "home")
+        for client in clients:
+            if home.get(client) not in store.network.nodes:
+                raise ValueError(f"home must map every client to a node, got {home.get(client)!r} for {client!r}")
+    if until is not None:
+        until = require_number(until, "until")
     network = store.network
     values = itertools.count(1 + sum(op.kind == "write" for op in store.operations))
 
@@ -57,24 +103,25 @@ def run_clients(store: QuorumStore, *, rng: random.Random, clients: Sequence[str
         if i >= ops_per_client or (until is not None and network.clock.now() >= until):
             return
         coordinator = home[client] if home else rng.choice(network.nodes)
-        key = rng.choice(list(keys))
+        key = rng.choice(keys)
         if rng.random() < write_ratio:
             op = store.submit_write(key, next(values), coordinator=coordinator, client=client)
         else:
             op = store.submit_read(key, coordinator=coordinator, client=client)
 
         def next_one(done: Operation) -> None:
-            network.schedule(network.clock.now() + rng.uniform(*think), lambda: issue(client, i + 1))
+            network.schedule(network.clock.now() + rng.uniform(low, high), lambda: issue(client, i + 1))
 
         op.then(next_one)
 
     for client in clients:
-        network.schedule(network.clock.now() + rng.uniform(*think), lambda c=client: issue(c, 0))
+        network.schedule(network.clock.now() + rng.uniform(low, high), partial(issue, client, 0))
 
 
 def stale_read_rate(n: int, r: int, w: int, *, seed: int = 0, clients: int = 4,
                     ops_per_client: int = 60, read_repair: bool = True) -> float:
     """Fraction of successful reads that returned a value older than an already completed write."""
+    clients = require_int(clients, "clients", minimum=1, maximum=MAX_CLIENTS)
     store = build_cluster(n, r, w, seed=seed, read_repair=read_repair)
     run_clients(store, rng=random.Random(seed + 1), clients=[f"c{i}" for i in range(1, clients + 1)],
                 ops_per_client=ops_per_client)
@@ -104,6 +151,8 @@ def partition_experiment(mode: str, policy: str = "lww", *, n: int = 3, r: int =
                          duration: float = 3.0) -> PartitionReport:
     """One client per node adds unique items to a cart (read, then write the set plus the item,
     passing the read's versions as context); node ``n1`` is cut off during ``cut``, then healed."""
+    duration = require_seconds(duration, "duration", maximum=MAX_DURATION)
+    cut = _interval(cut, "cut", maximum=MAX_DURATION)
     store = build_cluster(n, r, w, seed=seed, mode=mode, policy=policy)
     network, rng = store.network, random.Random(seed + 1)
     start, end = cut
@@ -112,9 +161,8 @@ def partition_experiment(mode: str, policy: str = "lww", *, n: int = 3, r: int =
     def add_items(client: str, home: str, i: int = 0) -> None:
         if network.clock.now() >= duration:
             return
-        again = lambda _op=None: network.schedule(  # noqa: E731
-            network.clock.now() + rng.uniform(0.0, 0.02), lambda: add_items(client, home, i + 1))
-        read = store.submit_read("cart", coordinator=home, client=client)
+        def again() -> None:
+            network.schedule(network.clock.now() + rng.uniform(0.0, 0.02), partial(add_items, client, home, i + 1))
 
         def then_write(done: Operation) -> None:
             if not done.ok:
@@ -122,12 +170,18 @@ def partition_experiment(mode: str, policy: str = "lww", *, n: int = 3, r: int =
             item = f"{client}-{i}"
             cart = frozenset().union(*(v.value for v in done.versions)) | {item}
             write = store.submit_write("cart", cart, coordinator=home, client=client, context=done.versions)
-            write.then(lambda op: (acked.add(item) if op.ok else None, again()))
 
-        read.then(then_write)
+            def confirmed(op: Operation) -> None:
+                if op.ok:
+                    acked.add(item)
+                again()
+
+            write.then(confirmed)
+
+        store.submit_read("cart", coordinator=home, client=client).then(then_write)
 
     for index, node in enumerate(network.nodes, start=1):
-        network.schedule(rng.uniform(0, 0.02), lambda c=f"c{index}", h=node: add_items(c, h))
+        network.schedule(rng.uniform(0, 0.02), partial(add_items, f"c{index}", node))
     network.schedule(start, lambda: network.partition([network.nodes[0]]))
     network.schedule(end, network.heal)
     network.run()
@@ -149,7 +203,11 @@ def atomic_register_history(seed: int, *, clients: int = 3, ops_per_client: int 
                             keys: Sequence[str] = ("x",), initial: object = None) -> list[Op]:
     """A history of a single-copy register: each op takes effect at a random instant inside its
     interval, in that order. Linearizable by construction; written values are unique integers."""
-    rng = random.Random(seed)
+    require_int(clients, "clients", minimum=1, maximum=MAX_CLIENTS)
+    require_int(ops_per_client, "ops_per_client", minimum=1, maximum=MAX_OPS_PER_CLIENT)
+    keys = [k if isinstance(k, str) else require_text(k, "keys: each key")
+            for k in require_sequence(keys, "keys", max_length=10_000)]
+    rng = random.Random(_seed(seed))
     timed: list[tuple[float, float, float, str, bool, str]] = []
     for c in range(1, clients + 1):
         t = rng.uniform(0, 1)

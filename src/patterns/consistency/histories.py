@@ -9,9 +9,12 @@ it may or may not have taken effect, at any time after its invocation).
 What each checker proves, exactly (registers start at ``initial``, default ``None``):
 
 - ``check_linearizable``: there is a total order of the completed operations (plus any subset of the
-  indeterminate writes) that respects real time (if ``a`` completed before ``b`` was invoked, ``a``
-  comes first) and in which every read returns the latest preceding write. That is Herlihy and
-  Wing's definition, decided by an exhaustive memoised search (Wing and Gong's approach). The search
+  indeterminate writes) that respects real time and each client's own order, and in which every
+  read returns the latest preceding write. "Respects real time": if ``a`` completed before ``b``
+  was invoked, ``a`` comes first; "each client's own order": a client's operation comes before
+  the same client's next one even when the next starts at the very instant the first completed
+  (a client does one thing after another). That is Herlihy and Wing's definition (real time plus
+  program order), decided by an exhaustive memoised search (Wing and Gong's approach). The search
   is exponential in the number of overlapping operations, so it refuses histories longer than
   ``max_ops`` and gives up after ``max_states`` search states: it is for *small* histories.
 - ``check_sequential``: the same search, but only each client's own order must be respected, not
@@ -19,19 +22,23 @@ What each checker proves, exactly (registers start at ``initial``, default ``Non
   free-floating (they need not respect their client's order), which can only make it more lenient.
 - ``check_read_your_writes`` / ``check_monotonic_reads``: per-client session guarantees. Writes are
   identified by their value, so written values must be unique per key. A violation is reported
-  only when the value read comes from a write that *definitely* precedes (in real time) the one
-  the client had already written or seen, so the checkers never report a false violation, but they
-  can miss one among overlapping writes.
+  only when the value read comes from a write that *definitely* took effect before the one the
+  client had already written or seen: a completed write (``ok=True``) that finished before the
+  other began (or, for the same client, no later than it began). A timed-out write (``ok=None``)
+  is never "definitely before" anything: it may land at any time after its invocation, even after
+  writes that began later. So the checkers never report a false violation (every history
+  ``check_linearizable`` accepts passes them), but they can miss one among overlapping writes.
 - ``check_convergence``: every replica holds the same state (eventual consistency's promise once
   writes stop and anti-entropy has run). It proves convergence *now*, not that it will happen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns._validate import require_int, require_mapping, require_number, require_one_of, require_text
 from patterns.errors import PatternError
 
 __all__ = [
@@ -47,6 +54,7 @@ __all__ = [
 ]
 
 KINDS = ("read", "write")
+MAX_OPS = 1_000  # the search is exponential: far fewer fit in any state budget
 _INITIAL = object()  # the source of a read that returned the initial value
 
 
@@ -67,10 +75,17 @@ class Op:
     ok: bool | None = True
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.completed is not None and self.completed < self.invoked:
-            raise ValueError(f"completed must be >= invoked ({self.invoked}), got {self.completed}")
+        require_text(self.client, "client", max_length=200)
+        require_one_of(self.kind, "kind", KINDS)
+        if not isinstance(self.key, str):
+            raise TypeError(f"key must be a str, got {type(self.key).__name__}")
+        require_number(self.invoked, "invoked")
+        if self.completed is not None:
+            require_number(self.completed, "completed")
+            if self.completed < self.invoked:
+                raise ValueError(f"completed must be >= invoked ({self.invoked}), got {self.completed}")
+        if self.ok not in (True, False, None) or not isinstance(self.ok, (bool, type(None))):
+            raise TypeError(f"ok must be True, False or None (indeterminate), got {self.ok!r}")
         if self.ok is True and self.completed is None:
             raise ValueError("completed must be set when ok is True")
         if not isinstance(self.value, Hashable):
@@ -91,7 +106,24 @@ class CheckResult:
         return self.ok
 
 
+def _precedes(a: Op, b: Op) -> bool:
+    """``a`` surely took effect before ``b`` began.
+
+    ``a`` must have completed (``ok=True``) before ``b`` was invoked, or at that very instant when
+    both are the same client's (its program order). Two instantaneous operations of one client at
+    the same instant stay unordered: the history cannot say which came first.
+    """
+    if a.ok is not True or a.completed is None:
+        return False  # failed, pending or timed out: it may take effect at any time, or never
+    if a.completed < b.invoked:
+        return True
+    same_instant = b.completed is not None and b.completed <= a.invoked
+    return a.client == b.client and a.completed <= b.invoked and not same_instant
+
+
 def _effective(history: Sequence[Op]) -> list[Op]:
+    if isinstance(history, (str, bytes)) or not isinstance(history, Iterable):
+        raise TypeError(f"history must be a list of Op records, got {type(history).__name__}")
     for op in history:
         if not isinstance(op, Op):
             raise TypeError(f"history must contain Op records, got {type(op).__name__}")
@@ -148,21 +180,22 @@ def _search(ops: list[Op], preds: list[int], initial: Any, max_states: int) -> l
 
 def _ordered_check(history: Sequence[Op], model: str, real_time: bool, initial: Any,
                    max_ops: int, max_states: int) -> CheckResult:
+    max_ops = require_int(max_ops, "max_ops", minimum=1, maximum=MAX_OPS)
+    max_states = require_int(max_states, "max_states", minimum=1)
     ops = sorted(_effective(history), key=lambda o: (o.invoked, o.completed is None))
-    if not isinstance(max_ops, int) or max_ops < 1:
-        raise ValueError(f"max_ops must be an integer >= 1, got {max_ops!r}")
     if len(ops) > max_ops:
         raise ValueError(f"history has {len(ops)} operations; this brute-force checker accepts at most "
                          f"max_ops={max_ops} (raise max_ops knowingly: the search is exponential)")
     preds = [0] * len(ops)
     for i, a in enumerate(ops):
         for j, b in enumerate(ops):
-            if i == j or a.ok is not True:
-                continue  # an indeterminate write never has to come first
-            if real_time and a.completed is not None and a.completed < b.invoked:
-                preds[j] |= 1 << i
-            if not real_time and a.client == b.client and a.completed is not None \
-                    and a.completed <= b.invoked and b.ok is True:
+            if i == j:
+                continue
+            if real_time:
+                before = _precedes(a, b)
+            else:  # program order only; an indeterminate write floats free (see the module docstring)
+                before = a.client == b.client and b.ok is True and _precedes(a, b)
+            if before:
                 preds[j] |= 1 << i
     found = _search(ops, preds, initial, max_states)
     if found is None:
@@ -202,10 +235,8 @@ def _source(read: Op, writes: Mapping[tuple[str, Any], Op], initial: Any) -> Any
 
 
 def _definitely_older(a: Any, b: Op) -> bool:
-    """``a`` (a write or _INITIAL) surely took effect before write ``b`` (real time)."""
-    if a is _INITIAL:
-        return True
-    return a.completed is not None and a.completed < b.invoked
+    """``a`` (a write or _INITIAL) surely took effect before write ``b``."""
+    return a is _INITIAL or _precedes(a, b)
 
 
 def _session_check(history: Sequence[Op], model: str, initial: Any, rule: str) -> CheckResult:
@@ -218,8 +249,8 @@ def _session_check(history: Sequence[Op], model: str, initial: Any, rule: str) -
         if source is None:
             bad.append(read)  # a value that nobody wrote breaks every model
             continue
-        earlier = [op for op in ops if op.client == read.client and op.key == read.key and op.ok is True
-                   and op is not read and op.completed is not None and op.completed < read.invoked
+        earlier = [op for op in ops if op.client == read.client and op.key == read.key
+                   and op is not read and _precedes(op, read)
                    and (op.kind == "write" if rule == "ryw" else op.kind == "read")]
         for prior in earlier:
             floor = prior if prior.kind == "write" else _source(prior, writes, initial)
@@ -248,6 +279,9 @@ def check_monotonic_reads(history: Sequence[Op], *, initial: Any = None) -> Chec
 def stale_reads(history: Sequence[Op], *, initial: Any = None) -> list[Op]:
     """Reads that returned a value definitely older than a write completed before they began.
 
+    "Definitely older" as in the session checkers: a timed-out write is never definitely older
+    than anything, and a client's own operations are ordered even at touching instants.
+
     Each one is a linearizability violation that needs no search to see; the count over all reads
     is the "stale-read rate" of the chapter's figures.
     """
@@ -256,8 +290,7 @@ def stale_reads(history: Sequence[Op], *, initial: Any = None) -> list[Op]:
     stale = []
     for read in (op for op in ops if op.kind == "read"):
         source = _source(read, writes, initial)
-        done_before = [w for w in writes.values() if w.key == read.key and w.ok is True
-                       and w.completed is not None and w.completed < read.invoked]
+        done_before = [w for w in writes.values() if w.key == read.key and _precedes(w, read)]
         if source is None or any(source is not w and _definitely_older(source, w) for w in done_before):
             stale.append(read)
     return stale
@@ -265,6 +298,7 @@ def stale_reads(history: Sequence[Op], *, initial: Any = None) -> list[Op]:
 
 def check_convergence(states: Mapping[str, Any]) -> CheckResult:
     """Every replica (node -> its state) holds the same state right now."""
+    states = require_mapping(states, "states")
     if not states:
         raise ValueError("states must map at least one node to its state")
     distinct: list[tuple[Any, list[str]]] = []  # (state, nodes holding it), compared with ==

@@ -17,9 +17,21 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from patterns._validate import (
+    require_callable,
+    require_instance,
+    require_int,
+    require_number,
+    require_seconds,
+    require_sequence,
+    require_text,
+)
 from patterns.clock import ManualClock
 
-__all__ = ["Network", "NetworkStats"]
+__all__ = ["Network", "NetworkStats", "MAX_NODES", "MAX_DELAY"]
+
+MAX_NODES = 1_000  # nodes in one simulated cluster
+MAX_DELAY = 3_600.0  # seconds: a one-way delay of an hour is already absurd
 
 
 @dataclass
@@ -44,23 +56,21 @@ class Network:
         rng: random.Random | None = None,
         delay: tuple[float, float] = (0.001, 0.020),
     ) -> None:
-        if isinstance(nodes, bool):
-            raise TypeError("nodes must be an int or a sequence of names, got bool")
-        if isinstance(nodes, int):
-            if nodes < 1:
-                raise ValueError(f"nodes must be >= 1, got {nodes}")
-            nodes = [f"n{i}" for i in range(1, nodes + 1)]
-        names = tuple(nodes)
-        if not names:
-            raise ValueError("nodes must name at least 1 node, got an empty sequence")
-        if any(not isinstance(n, str) or not n for n in names):
-            raise TypeError("nodes must be non-empty strings")
+        if isinstance(nodes, int) and not isinstance(nodes, bool):
+            nodes = [f"n{i}" for i in range(1, require_int(nodes, "nodes", minimum=1, maximum=MAX_NODES) + 1)]
+        names = tuple(require_sequence(nodes, "nodes", max_length=MAX_NODES))
+        for name in names:
+            require_text(name, "nodes: each node name", max_length=200)
         if len(set(names)) != len(names):
             raise ValueError(f"nodes must be distinct, got {list(names)}")
-        if not isinstance(clock, ManualClock):
-            raise TypeError(f"clock must be a ManualClock (the network moves time), got {type(clock).__name__}")
-        low, high = delay
-        if not (0 <= low <= high):
+        require_instance(clock, "clock", ManualClock, what="a ManualClock (the network moves time)")
+        if rng is not None:
+            require_instance(rng, "rng", random.Random)
+        if isinstance(delay, (str, bytes)) or not isinstance(delay, Sequence) or len(delay) != 2:
+            raise TypeError(f"delay must be a (min, max) pair of seconds, got {delay!r}")
+        low = require_seconds(delay[0], "delay (min)", positive=False, maximum=MAX_DELAY)
+        high = require_seconds(delay[1], "delay (max)", positive=False, maximum=MAX_DELAY)
+        if low > high:
             raise ValueError(f"delay must be (min, max) with 0 <= min <= max, got {delay!r}")
         self.nodes = names
         self.clock = clock
@@ -80,8 +90,8 @@ class Network:
         """
         assignment: dict[str, int] = {}
         for index, group in enumerate(groups, start=1):
-            if isinstance(group, str):
-                raise TypeError(f"groups must be collections of node names, got the string {group!r}")
+            if isinstance(group, (str, bytes)) or not isinstance(group, Iterable):
+                raise TypeError(f"groups must be collections of node names, got {group!r:.80}")
             for node in group:
                 if node not in self._group:
                     raise ValueError(f"groups: unknown node {node!r}; nodes are {list(self.nodes)}")
@@ -138,12 +148,15 @@ class Network:
 
     def schedule(self, when: float, action: Callable[[], None]) -> None:
         """Run ``action()`` at simulated time ``when`` (timers, client invocations, deliveries)."""
+        when = require_number(when, "when")
+        require_callable(action, "action")
         if when < self.clock.now():
             raise ValueError(f"when must be >= now ({self.clock.now()}), got {when}")
         heapq.heappush(self._queue, (when, next(self._seq), action))
 
     def run_until(self, when: float) -> None:
         """Deliver everything due up to ``when`` in time order, then set the clock to ``when``."""
+        when = require_number(when, "when")
         while self._queue and self._queue[0][0] <= when:
             at, _, action = heapq.heappop(self._queue)
             self.clock.set(max(at, self.clock.now()))
@@ -161,7 +174,7 @@ class Network:
 
     def run(self, max_events: int = 1_000_000) -> None:
         """Deliver until nothing is pending (``max_events`` guards against a runaway loop)."""
-        for _ in range(max_events):
+        for _ in range(require_int(max_events, "max_events", minimum=1)):
             if not self.step():
                 return
         raise RuntimeError(f"network still busy after max_events={max_events} events")
@@ -171,5 +184,7 @@ class Network:
         return len(self._queue)
 
     def _check_node(self, node: str, name: str) -> None:
+        if not isinstance(node, str):
+            raise TypeError(f"{name} must be a node name (str), got {type(node).__name__}")
         if node not in self._group:
             raise ValueError(f"{name}: unknown node {node!r}; nodes are {list(self.nodes)}")

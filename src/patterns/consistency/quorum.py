@@ -24,10 +24,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from patterns._validate import (
+    MAX_SECONDS,
+    require_instance,
+    require_int,
+    require_mapping,
+    require_number,
+    require_one_of,
+    require_seconds,
+    require_text,
+)
 from patterns.consistency.histories import Op
-from patterns.consistency.network import Network
+from patterns.consistency.network import MAX_DELAY, Network
 from patterns.consistency.versions import POLICIES, Version, merge_clocks, resolve
 from patterns.errors import PatternError
 
@@ -108,22 +119,19 @@ class QuorumStore:
         read_repair: bool = True,
         skew: Mapping[str, float] | None = None,
     ) -> None:
-        if not isinstance(network, Network):
-            raise TypeError(f"network must be a Network, got {type(network).__name__}")
+        require_instance(network, "network", Network)
         n = len(network.nodes)
-        for name, value in (("r", r), ("w", w)):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= n:
-                raise ValueError(f"{name} must be an integer in [1, N={n}], got {value!r}")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if policy not in POLICIES:
-            raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
-        skew = dict(skew or {})
-        for node in skew:
+        r = require_int(r, "r", minimum=1, maximum=n)
+        w = require_int(w, "w", minimum=1, maximum=n)
+        mode = require_one_of(mode, "mode", MODES)
+        policy = require_one_of(policy, "policy", POLICIES)
+        timeout = require_seconds(timeout, "timeout", maximum=MAX_DELAY)
+        read_repair = require_instance(read_repair, "read_repair", bool)
+        skew = dict(require_mapping(skew, "skew") if skew is not None else {})
+        for node, offset in skew.items():
             if node not in network.nodes:
                 raise ValueError(f"skew: unknown node {node!r}; nodes are {list(network.nodes)}")
+            require_number(offset, f"skew[{node!r}]", minimum=-MAX_SECONDS, maximum=MAX_SECONDS)
         self.network, self.n, self.r, self.w = network, n, r, w
         self.mode, self.policy, self.timeout, self.read_repair = mode, policy, float(timeout), read_repair
         self.skew = {node: float(skew.get(node, 0.0)) for node in network.nodes}
@@ -156,7 +164,7 @@ class QuorumStore:
                 self._finish(op, True)
 
         for node in self.network.nodes:
-            self.network.send(coordinator, node, lambda node=node: self._replica_write(node, key, version, on_ack))
+            self.network.send(coordinator, node, partial(self._replica_write, node, key, version, on_ack))
         return op
 
     def submit_read(self, key: str, *, coordinator: str, client: str = "client") -> Operation:
@@ -183,7 +191,7 @@ class QuorumStore:
                 self._repair(coordinator, node, key, versions, op.versions)  # a late reply
 
         for node in self.network.nodes:
-            self.network.send(coordinator, node, lambda node=node: self._replica_read(node, coordinator, key, on_reply))
+            self.network.send(coordinator, node, partial(self._replica_read, node, coordinator, key, on_reply))
         return op
 
     def write(self, key: str, value: Any, *, coordinator: str, client: str = "client") -> Operation:
@@ -226,6 +234,11 @@ class QuorumStore:
 
     # --- internals ----------------------------------------------------------------------------
     def _start(self, kind: str, key: str, coordinator: str, client: str, quorum: int) -> Operation:
+        if not isinstance(key, str):
+            raise TypeError(f"key must be a str, got {type(key).__name__}")
+        require_text(client, "client", max_length=200)
+        if not isinstance(coordinator, str):
+            raise TypeError(f"coordinator must be a node name (str), got {type(coordinator).__name__}")
         if coordinator not in self.replicas:
             raise ValueError(f"coordinator: unknown node {coordinator!r}; nodes are {list(self.network.nodes)}")
         reachable = len(self.network.reachable_from(coordinator))

@@ -18,10 +18,11 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from patterns._validate import require_number, require_text
 from patterns.estimate.formula import Formula
-from patterns.estimate.units import check_number, format_bytes, format_count, format_duration
+from patterns.estimate.units import format_bytes, format_count, format_duration
 
-__all__ = ["Quantity", "Sensitivity", "Estimate", "format_value", "capacity_model"]
+__all__ = ["Quantity", "Sensitivity", "Estimate", "format_value", "capacity_model", "CAPACITY_LIMITS"]
 
 _NAME_OK = str.isidentifier
 
@@ -76,7 +77,7 @@ class Estimate:
     """An ordered chain of named assumptions and derived quantities (see the module docstring)."""
 
     def __init__(self, title: str) -> None:
-        if not isinstance(title, str) or not title.strip():
+        if not require_text(title, "title", max_length=200).strip():
             raise ValueError(f"title must be a non-empty string, got {title!r}")
         self.title = title
         self._items: dict[str, Quantity] = {}
@@ -84,7 +85,9 @@ class Estimate:
 
     # -- building ---------------------------------------------------------------------------------
     def _check_name(self, name: str) -> None:
-        if not isinstance(name, str) or not _NAME_OK(name):
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a Python identifier such as 'daily_users', got {type(name).__name__}")
+        if not _NAME_OK(name) or len(name) > 64:
             raise ValueError(f"name must be a Python identifier such as 'daily_users', got {name!r}")
         if name in self._items:
             raise ValueError(f"name {name!r} is already defined in estimate {self.title!r}")
@@ -92,7 +95,8 @@ class Estimate:
     def assume(self, name: str, value: float, unit: str, source: str) -> None:
         """Record an assumption. ``source`` says where the number comes from: it is not optional."""
         self._check_name(name)
-        number = check_number(name, value, minimum=-math.inf)
+        number = require_number(value, name)
+        require_text(unit, "unit", min_length=0, max_length=40)
         if not isinstance(source, str) or not source.strip():
             raise ValueError(f"source for {name!r} must say where the number comes from, got {source!r}")
         self._items[name] = Quantity(name, number, unit, source.strip())
@@ -100,6 +104,8 @@ class Estimate:
     def derive(self, name: str, formula: str, unit: str, note: str = "") -> None:
         """Record ``name = formula``, computed now from the quantities defined before it."""
         self._check_name(name)
+        require_text(unit, "unit", min_length=0, max_length=40)
+        require_text(note, "note", min_length=0)
         compiled = Formula(formula)
         unknown = sorted(compiled.names - set(self._items))
         if unknown:
@@ -193,7 +199,11 @@ class Estimate:
         Sorted by swing, largest first; assumptions ``target`` does not depend on move it by exactly
         1.0. A target of 0 has no relative change, so it raises ``ValueError``.
         """
-        factor = check_number("factor", factor, minimum=1.0, strict=True)
+        factor = require_number(factor, "factor", minimum=1.0, maximum=1e6, strict_min=True)
+        if not isinstance(target, str):
+            raise TypeError(f"target must be the name of a quantity (str), got {type(target).__name__}")
+        if target not in self:
+            raise ValueError(f"target must be a quantity of {self.title!r}, got {target!r}")
         base = self[target]
         if base == 0:
             raise ValueError(f"target {target!r} is 0: relative sensitivity is undefined")
@@ -210,6 +220,21 @@ class Estimate:
             return self.with_assumptions(**{name: value})[target] / base
         except ValueError:  # e.g. a utilisation pushed past a formula's domain
             return math.inf
+
+
+#: Upper bounds of ``capacity_model``'s inputs: far beyond any real system, low enough that a typo
+#: (``1e19`` users) fails at the door instead of producing a confident nonsense estimate.
+CAPACITY_LIMITS: dict[str, float] = {
+    "daily_active_users": 1e11,  # ten times the world's population
+    "reads_per_user": 1e6,  # per day: more than ten per second, all day
+    "writes_per_user": 1e6,
+    "object_size": 1e15,  # a petabyte per object
+    "response_size": 1e15,
+    "peak_factor": 1_000.0,
+    "replication": 100.0,
+    "server_rps": 1e9,
+    "years": 1_000.0,
+}
 
 
 def capacity_model(
@@ -247,14 +272,10 @@ def capacity_model(
         "years": "retention horizon",
     }
     notes.update(sources or {})
-    check_number("utilisation", utilisation, strict=True)
-    if utilisation > 1:
-        raise ValueError(f"utilisation must be in (0, 1], got {utilisation!r}")
+    require_number(utilisation, "utilisation", minimum=0.0, maximum=1.0, strict_min=True)
     for name, value in (("peak_factor", peak_factor), ("replication", replication)):
-        check_number(name, value, minimum=1.0)
-    check_number("hot_fraction", hot_fraction)
-    if hot_fraction > 1:
-        raise ValueError(f"hot_fraction must be in [0, 1], got {hot_fraction!r}")
+        require_number(value, name, minimum=1.0, maximum=CAPACITY_LIMITS[name])
+    require_number(hot_fraction, "hot_fraction", minimum=0.0, maximum=1.0)
     est = Estimate(title)
     given = {
         "daily_active_users": (daily_active_users, "users"),
@@ -270,7 +291,8 @@ def capacity_model(
         "years": (years, "years"),
     }
     for name, (value, unit) in given.items():
-        check_number(name, value, strict=name in ("server_rps", "daily_active_users"))
+        require_number(value, name, minimum=0.0, maximum=CAPACITY_LIMITS.get(name),
+                       strict_min=name in ("server_rps", "daily_active_users"))
         est.assume(name, value, unit, notes[name])
     est.derive("requests_per_day", "daily_active_users * (reads_per_user + writes_per_user)", "req/day")
     est.derive("average_rps", "requests_per_day / 86_400", "req/s", "a day is 86,400 s")

@@ -4,6 +4,9 @@ The formula text is both what a learner reads and what is computed, so the print
 reasoning cannot drift from the numbers. Only arithmetic is allowed: numbers, names, ``+ - * / // **``,
 unary minus, parentheses and the functions in ``FUNCTIONS``. Anything else (attributes, subscripts,
 comparisons, other calls) raises ``ValueError`` when the formula is compiled, never at evaluation.
+
+Arithmetic is done in floating point, so ``9**9**9`` overflows at once (``ValueError``) instead of
+building a 370-million-digit integer; any result that is not a finite number is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 
-__all__ = ["FUNCTIONS", "Formula"]
+from patterns._validate import require_mapping, require_number, require_text
+
+__all__ = ["FUNCTIONS", "Formula", "MAX_LENGTH"]
+
+MAX_LENGTH = 1_000  # characters: a formula is something a learner reads
 
 FUNCTIONS: dict[str, Callable[..., float]] = {
     "ceil": math.ceil,
@@ -40,20 +47,25 @@ class Formula:
     """A compiled arithmetic expression; ``names`` are the variables it reads."""
 
     def __init__(self, text: str) -> None:
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"formula must be a non-empty string, got {text!r}")
+        text = require_text(text, "formula", max_length=MAX_LENGTH).strip()
+        if not text:
+            raise ValueError("formula must be a non-empty string, got only spaces")
         try:
-            tree = ast.parse(text.strip(), mode="eval")
+            tree = ast.parse(text, mode="eval")
+            self.text = text
+            self._tree = tree.body
+            self.names: frozenset[str] = frozenset(self._validate(self._tree))
         except SyntaxError as exc:
             raise ValueError(f"formula {text!r} is not valid arithmetic: {exc.msg}") from None
-        self.text = text.strip()
-        self._tree = tree.body
-        self.names: frozenset[str] = frozenset(self._validate(self._tree))
+        except (RecursionError, MemoryError):
+            raise ValueError(f"formula {text[:40]!r}... is nested too deeply") from None
 
     def _validate(self, node: ast.AST) -> set[str]:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(
             node.value, bool
         ):
+            if not math.isfinite(float(node.value)):
+                raise ValueError(f"formula {self.text!r} has a number too large for a float: {self.text[:40]}")
             return set()
         if isinstance(node, ast.Name):
             if node.id in FUNCTIONS:
@@ -80,15 +92,28 @@ class Formula:
         )
 
     def evaluate(self, values: Mapping[str, float]) -> float:
-        """The formula's value; a name missing from ``values`` raises ``KeyError`` naming it."""
+        """The formula's value; a name missing from ``values`` raises ``KeyError`` naming it.
+
+        Raises ``ValueError`` when a value is not a finite number or the arithmetic fails
+        (division by zero, overflow, ``log`` of a negative number): an estimate cannot use it.
+        """
+        values = require_mapping(values, "values")
         missing = sorted(self.names - set(values))
         if missing:
             raise KeyError(f"formula {self.text!r} needs {', '.join(missing)}")
-        return float(self._eval(self._tree, values))
+        numbers = {name: require_number(values[name], name) for name in self.names}
+        try:
+            result = float(self._eval(self._tree, numbers))
+        except (ArithmeticError, ValueError) as exc:  # ZeroDivisionError, OverflowError, math domain
+            raise ValueError(f"formula {self.text!r} cannot be computed: {exc}") from None
+        if not math.isfinite(result):
+            raise ValueError(f"formula {self.text!r} is not finite ({result})")
+        return result
 
     def _eval(self, node: ast.AST, values: Mapping[str, float]) -> float:
         if isinstance(node, ast.Constant):
-            return node.value  # type: ignore[no-any-return]
+            assert isinstance(node.value, (int, float))  # _validate allowed numbers only
+            return float(node.value)  # floats throughout: 9**9**9 overflows instead of spinning
         if isinstance(node, ast.Name):
             return values[node.id]
         if isinstance(node, ast.BinOp):
@@ -97,7 +122,7 @@ class Formula:
             operand = self._eval(node.operand, values)
             return -operand if isinstance(node.op, ast.USub) else operand
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-        return FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))
+        return float(FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args)))
 
     def __repr__(self) -> str:
         return f"Formula({self.text!r})"

@@ -11,8 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_mapping,
+    require_number,
+    require_sequence,
+)
 from patterns.estimate.envelope import Estimate, capacity_model, format_value
-from patterns.estimate.units import check_number
 
 __all__ = [
     "Step",
@@ -94,8 +100,8 @@ def schedule(total_minutes: int = INTERVIEW_MINUTES, steps: tuple[Step, ...] = S
 
     Largest-remainder rounding: the boxes add up to exactly ``total_minutes`` and each is >= 1 minute.
     """
-    if isinstance(total_minutes, bool) or not isinstance(total_minutes, int) or total_minutes < len(steps):
-        raise ValueError(f"total_minutes must be an integer >= {len(steps)}, got {total_minutes!r}")
+    steps = tuple(require_instance(s, "steps: each step", Step) for s in require_sequence(steps, "steps"))
+    total_minutes = require_int(total_minutes, "total_minutes", minimum=len(steps), maximum=24 * 60)
     base = sum(s.minutes for s in steps)
     exact = [max(1.0, s.minutes * total_minutes / base) for s in steps]
     floors = [int(x) for x in exact]
@@ -153,7 +159,11 @@ class Implication:
 
 def design_implications(est: Estimate, limits: dict[str, Limit] | None = None) -> list[Implication]:
     """Compare a ``capacity_model`` estimate with single-machine limits: what must the design add?"""
-    lim = {**SINGLE_MACHINE_LIMITS, **(limits or {})}
+    require_instance(est, "est", Estimate, what="an Estimate (from capacity_model)")
+    given = {} if limits is None else require_mapping(limits, "limits")
+    for key, limit in given.items():
+        require_instance(limit, f"limits[{key!r}]", Limit)
+    lim = {**SINGLE_MACHINE_LIMITS, **given}
     missing = {"db_writes", "db_reads", "db_storage", "cache_memory", "network"} - set(lim)
     if missing:  # pragma: no cover - guarded by the merge above
         raise ValueError(f"limits lacks {sorted(missing)}")
@@ -232,7 +242,7 @@ def url_shortener(daily_active_users: float = 100e6, **overrides: float) -> Work
 
     ``overrides`` are passed to ``capacity_model`` (e.g. ``peak_factor=5``) to explore variants.
     """
-    check_number("daily_active_users", daily_active_users, strict=True)
+    require_number(daily_active_users, "daily_active_users", minimum=0.0, strict_min=True)
     params: dict[str, float] = dict(
         reads_per_user=10, writes_per_user=0.1, object_size=500, response_size=500,
         peak_factor=3, replication=3, hot_fraction=0.2, server_rps=5_000, utilisation=0.7, years=10,

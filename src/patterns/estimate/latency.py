@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from patterns.estimate.units import check_number
+from patterns._validate import require_callable, require_int, require_seconds
+from patterns.compat import sockets_available, threads_available
 
 __all__ = [
     "Rung",
@@ -126,9 +127,9 @@ def measure(operation: Callable[[], object], *, repeat: int = 5, min_batch_secon
     Calls are batched (the batch grows until it lasts ``min_batch_seconds``) so the timer's own
     resolution does not matter; ``repeat`` batches are timed and the median per-call time returned.
     """
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat must be an integer >= 1, got {repeat!r}")
-    check_number("min_batch_seconds", min_batch_seconds, strict=True)
+    require_callable(operation, "operation")
+    repeat = require_int(repeat, "repeat", minimum=1, maximum=1_000)
+    min_batch_seconds = require_seconds(min_batch_seconds, "min_batch_seconds", maximum=10.0)
     number = 1
     while True:
         elapsed = _time_batch(operation, number)
@@ -187,10 +188,17 @@ def measure_ladder(*, repeat: int = 5, min_batch_seconds: float = 0.002) -> dict
 
     Takes well under a second with the defaults. Uses a temporary SQLite file (deleted afterwards),
     an isolated in-process fakeredis, and a loopback echo server that is shut down on return.
+    Where there are no sockets (in the browser, ``patterns.compat.sockets_available()`` is False)
+    the loopback rung is left out: the result then has no ``"loopback TCP round trip"`` key.
     """
     from patterns.infra import redis_client
 
-    options = {"repeat": repeat, "min_batch_seconds": min_batch_seconds}
+    repeat = require_int(repeat, "repeat", minimum=1, maximum=1_000)
+    min_batch_seconds = require_seconds(min_batch_seconds, "min_batch_seconds", maximum=10.0)
+
+    def timed(operation: Callable[[], object]) -> float:
+        return measure(operation, repeat=repeat, min_batch_seconds=min_batch_seconds)
+
     table = {f"key{i}": i for i in range(1_000)}
     document = {f"field{i:02d}": "x" * 20 for i in range(30)}  # json.dumps -> about 1 KB
     buffer = bytearray(1_000_000)
@@ -199,10 +207,10 @@ def measure_ladder(*, repeat: int = 5, min_batch_seconds: float = 0.002) -> dict
         return x
 
     results: dict[str, float] = {
-        "dict lookup": measure(lambda: table["key500"], **options),
-        "function call": measure(lambda: identity(1), **options),
-        "JSON encode 1 KB": measure(lambda: json.dumps(document), **options),
-        "copy 1 MB in memory": measure(lambda: bytes(buffer), **options),
+        "dict lookup": timed(lambda: table["key500"]),
+        "function call": timed(lambda: identity(1)),
+        "JSON encode 1 KB": timed(lambda: json.dumps(document)),
+        "copy 1 MB in memory": timed(lambda: bytes(buffer)),
     }
     with tempfile.TemporaryDirectory(prefix="estimate-") as folder:
         db = sqlite3.connect(os.path.join(folder, "ladder.db"))
@@ -210,18 +218,19 @@ def measure_ladder(*, repeat: int = 5, min_batch_seconds: float = 0.002) -> dict
             db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
             db.executemany("INSERT INTO t VALUES (?, ?)", ((i, "x" * 100) for i in range(10_000)))
             db.commit()
-            results["SQLite point query"] = measure(
-                lambda: db.execute("SELECT body FROM t WHERE id = ?", (4242,)).fetchone(), **options
+            results["SQLite point query"] = timed(
+                lambda: db.execute("SELECT body FROM t WHERE id = ?", (4242,)).fetchone()
             )
         finally:
             db.close()
     cache = redis_client(url="", fresh=True)
     cache.set("ladder", b"x" * 100)
     try:
-        results["fakeredis GET"] = measure(lambda: cache.get("ladder"), **options)
+        results["fakeredis GET"] = timed(lambda: cache.get("ladder"))
     finally:
         cache.close()
-    payload = b"x" * 100
-    with _echo_server() as client:
-        results["loopback TCP round trip"] = measure(lambda: _round_trip(client, payload), **options)
+    if sockets_available() and threads_available():
+        payload = b"x" * 100
+        with _echo_server() as client:
+            results["loopback TCP round trip"] = timed(lambda: _round_trip(client, payload))
     return results

@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 import re
 
+from patterns._validate import require_int, require_number, require_one_of
+
 __all__ = [
     "SECONDS_PER_DAY",
     "SECONDS_PER_MONTH",
     "SECONDS_PER_YEAR",
     "PERIOD_SECONDS",
-    "check_number",
+    "MAX_DIGITS",
     "parse_bytes",
     "format_bytes",
     "parse_duration",
@@ -48,6 +50,8 @@ PERIOD_SECONDS: dict[str, int] = {
     "year": SECONDS_PER_YEAR,
 }
 
+MAX_DIGITS = 15  # significant digits a float carries reliably
+
 _SI_PREFIX = {"": 0, "k": 1, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 _IEC_PREFIX = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _SI_NAMES = ["B", "kB", "MB", "GB", "TB", "PB", "EB"]
@@ -68,32 +72,17 @@ _DURATION_UNITS: dict[str, float] = {
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-zµμ]*)\s*$")
 
 
-def check_number(name: str, value: object, *, minimum: float = 0.0, strict: bool = False) -> float:
-    """Return ``value`` as a float, or raise naming ``name`` and the allowed range.
-
-    ``strict=True`` requires ``value > minimum``; otherwise ``value >= minimum``. NaN and infinities
-    are refused: an estimate built on them is a silent wrong answer.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if number < minimum or (strict and number == minimum):
-        op = ">" if strict else ">="
-        raise ValueError(f"{name} must be {op} {minimum:g}, got {value!r}")
-    return number
-
-
 def _split(name: str, text: object) -> tuple[float, str]:
     if not isinstance(text, str):
         raise TypeError(f"{name} must be a string such as '1.5 GB', got {type(text).__name__}")
+    if len(text) > 1_000:
+        raise ValueError(f"{name} must be a short quantity such as '1.5 GB', got {len(text)} characters")
     match = _QUANTITY.match(text)
     if not match:
         raise ValueError(f"{name} must be a number followed by a unit, e.g. '1.5 GB', got {text!r}")
     number = float(match.group(1).replace("_", "").replace(",", ""))
-    if number < 0:
-        raise ValueError(f"{name} must be >= 0, got {text!r}")
+    if number < 0 or not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number >= 0, got {text!r:.80}")
     return number, match.group(2)
 
 
@@ -122,19 +111,27 @@ def parse_bytes(text: str, *, name: str = "text") -> float:
 
 
 def format_bytes(count: float, *, system: str = "si", digits: int = 3) -> str:
-    """``1.5e9`` -> ``'1.5 GB'`` (SI) or ``'1.4 GiB'`` (IEC), with ``digits`` significant digits."""
-    count = check_number("count", count)
-    if system not in ("si", "iec"):
-        raise ValueError(f"system must be 'si' or 'iec', got {system!r}")
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be an integer >= 1, got {digits!r}")
+    """``1.5e9`` -> ``'1.5 GB'`` (SI) or ``'1.4 GiB'`` (IEC), with ``digits`` significant digits.
+
+    The number is rounded first, then the unit chosen, so ``999.9e3`` reads ``'1 MB'``, not
+    ``'1e+03 kB'``; it is never written in e-notation (``1000`` in IEC stays ``'1000 B'``).
+    """
+    count = require_number(count, "count", minimum=0.0)
+    system = require_one_of(system, "system", ("si", "iec"))
+    digits = _require_digits(digits)
     base, names = (1000.0, _SI_NAMES) if system == "si" else (1024.0, _IEC_NAMES)
     power = 0
-    while power < len(names) - 1 and (
-        count / base ** (power + 1) >= 1 or _round_sig(count / base**power, digits) >= base
-    ):
+    while power < len(names) - 1 and count >= base ** (power + 1):
+        power += 1  # the largest unit that keeps the number >= 1
+    value = _round_sig(count / base**power, digits)
+    if value >= base and power < len(names) - 1:  # rounding reached the next unit: 999.96 kB -> 1 MB
         power += 1
-    return f"{_round_sig(count / base**power, digits):.{digits}g} {names[power]}"
+        value = _round_sig(count / base**power, digits)
+    return f"{_plain(value, digits)} {names[power]}"
+
+
+def _require_digits(digits: object) -> int:
+    return require_int(digits, "digits", minimum=1, maximum=MAX_DIGITS)
 
 
 def _round_sig(value: float, digits: int) -> float:
@@ -143,9 +140,24 @@ def _round_sig(value: float, digits: int) -> float:
     return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
+def _plain(value: float, digits: int) -> str:
+    """``value`` (already rounded to ``digits`` significant digits) in plain decimal notation.
+
+    Python's ``g`` format switches to e-notation (``1e+03``) once the exponent reaches ``digits``;
+    a learner reading an estimate should see ``1000``. Trailing zeros after the point are dropped.
+    """
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
 def bytes_to_bits(count: float) -> float:
     """Bytes to bits (x8): what a link's 'Gbps' counts."""
-    return 8 * check_number("count", count)
+    return 8 * require_number(count, "count", minimum=0.0)
 
 
 def parse_duration(text: str, *, name: str = "text") -> float:
@@ -156,16 +168,25 @@ def parse_duration(text: str, *, name: str = "text") -> float:
     return number * _DURATION_UNITS[unit]
 
 
+_DURATION_LADDER = [("ns", 1e-9), ("µs", 1e-6), ("ms", 1e-3), ("s", 1.0), ("min", 60.0), ("h", 3_600.0),
+                    ("d", 86_400.0)]
+
+
 def format_duration(seconds: float, *, digits: int = 3) -> str:
-    """``0.00025`` -> ``'250 µs'``: the largest unit (ns .. d) that keeps the number >= 1."""
-    seconds = check_number("seconds", seconds)
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be an integer >= 1, got {digits!r}")
-    ladder = [("d", 86_400.0), ("h", 3_600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)]
-    for unit, scale in ladder:
-        if seconds >= scale:
-            return f"{_round_sig(seconds / scale, digits):.{digits}g} {unit}"
-    return f"{_round_sig(seconds / 1e-9, digits):.{digits}g} ns"
+    """``0.00025`` -> ``'250 µs'``: the largest unit (ns .. d) that keeps the number >= 1.
+
+    Rounded first, then the unit chosen: ``0.9999999`` reads ``'1 s'``, not ``'1e+03 ms'``.
+    """
+    seconds = require_number(seconds, "seconds", minimum=0.0)
+    digits = _require_digits(digits)
+    i = 0
+    while i < len(_DURATION_LADDER) - 1 and seconds >= _DURATION_LADDER[i + 1][1]:
+        i += 1
+    value = _round_sig(seconds / _DURATION_LADDER[i][1], digits)
+    if i < len(_DURATION_LADDER) - 1 and value * _DURATION_LADDER[i][1] >= _DURATION_LADDER[i + 1][1]:
+        i += 1  # rounding reached the next unit: 59.99 s -> 1 min
+        value = _round_sig(seconds / _DURATION_LADDER[i][1], digits)
+    return f"{_plain(value, digits)} {_DURATION_LADDER[i][0]}"
 
 
 def _period(period: str) -> int:
@@ -176,26 +197,25 @@ def _period(period: str) -> int:
 
 def per_second(amount: float, period: str) -> float:
     """An amount per ``period`` as a rate per second: ``per_second(1e6, 'day')`` ~ 11.6."""
-    return check_number("amount", amount) / _period(period)
+    return require_number(amount, "amount", minimum=0.0) / _period(period)
 
 
 def per_period(rate: float, period: str) -> float:
     """A rate per second as an amount per ``period``: ``per_period(12, 'day')`` = 1,036,800."""
-    return check_number("rate", rate) * _period(period)
+    return require_number(rate, "rate", minimum=0.0) * _period(period)
 
 
 def format_count(value: float, *, digits: int = 3) -> str:
     """A count with an SI-style multiplier: ``12_000`` -> ``'12k'``, ``3.5e9`` -> ``'3.5G'``, ``0.2`` -> ``'0.2'``."""
-    value = check_number("value", value, minimum=-math.inf)
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be an integer >= 1, got {digits!r}")
+    value = require_number(value, "value")
+    digits = _require_digits(digits)
     for suffix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(_round_sig(value, digits)) >= scale:
-            return f"{_round_sig(value / scale, digits):.{digits}g}{suffix}"
-    return f"{_round_sig(value, digits):.{digits}g}"
+            return f"{_plain(_round_sig(value / scale, digits), digits)}{suffix}"
+    return _plain(_round_sig(value, digits), digits)
 
 
 def format_rate(rate: float, unit: str = "req", *, digits: int = 3) -> str:
     """A per-second rate written with the multiplier that reads best: ``12_000`` -> ``'12k req/s'``."""
-    rate = check_number("rate", rate)
+    rate = require_number(rate, "rate", minimum=0.0)
     return f"{format_count(rate, digits=digits)} {unit}/s"

@@ -18,10 +18,10 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from patterns._validate import require_callable, require_identifier, require_instance, require_text
-from patterns.messaging.outbox import EVENT_ID_HEADER, SQL_RESERVED
+from patterns._validate import require_callable, require_instance, require_text
+from patterns.messaging.outbox import EVENT_ID_HEADER
 from patterns.messaging.protocol import Record
-from patterns.storage import connection_of, transaction
+from patterns.storage import connection_of, require_sql_name, transaction
 
 __all__ = ["IdempotentConsumer", "event_id_of"]
 
@@ -55,7 +55,7 @@ class IdempotentConsumer:
         self.conn = connection_of(db)
         self.name = require_text(name, "name", max_length=200)
         self.id_of = require_callable(id_of, "id_of")
-        self.table = require_identifier(table, "table", reserved=SQL_RESERVED)
+        self.table = require_sql_name(table, "table")
         self.applied = 0
         self.duplicates = 0
         self.conn.execute(

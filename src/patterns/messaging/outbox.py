@@ -24,7 +24,6 @@ from typing import Any
 
 from patterns._validate import (
     MAX_SECONDS,
-    require_identifier,
     require_instance,
     require_int,
     require_seconds,
@@ -33,13 +32,12 @@ from patterns._validate import (
 from patterns.clock import Clock, SystemClock
 from patterns.messaging.protocol import Broker, Event, new_event_id
 from patterns.messaging.validation import require_key, require_topic
-from patterns.storage import connection_of, transaction
+from patterns.storage import connection_of, require_sql_name, transaction
 
-__all__ = ["Outbox", "OutboxRelay", "OutboxRow", "EVENT_ID_HEADER", "SQL_RESERVED"]
+__all__ = ["Outbox", "OutboxRelay", "OutboxRow", "EVENT_ID_HEADER"]
 
 EVENT_ID_HEADER = "event-id"
 #: Table names refused because hand-written SQL would need them quoted.
-SQL_RESERVED = ("select", "from", "where", "table", "order", "group", "insert", "update", "delete", "index")
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ class Outbox:
         self, db: Any, *, table: str = "outbox", clock: Clock | None = None, rng: random.Random | None = None
     ) -> None:
         self.conn = connection_of(db)
-        self.table = require_identifier(table, "table", reserved=SQL_RESERVED)
+        self.table = require_sql_name(table, "table")
         self.clock: Clock = require_instance(clock, "clock", Clock) if clock is not None else SystemClock()
         self.rng = require_instance(rng, "rng", random.Random) if rng is not None else None
         self.conn.execute(

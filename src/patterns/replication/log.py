@@ -9,10 +9,11 @@ staleness and failover loss are measured against.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from patterns._validate import require_instance, require_int, require_number, require_seconds, require_text
 
 __all__ = ["LogEntry", "NodeState", "Replica"]
 
@@ -30,39 +31,40 @@ class LogEntry:
 
 
 class NodeState:
-    """Data at a log position: ``key -> (value, lsn of the write that set it)``."""
+    """Data at a log position: ``key -> (value, lsn of the write that set it)``; None marks a delete."""
 
     def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"name must be a non-empty string, got {name!r}")
-        self.name = name
+        self.name = require_text(name, "name", max_length=200)
         self.applied_lsn = 0
         self._data: dict[str, tuple[Any, int]] = {}
 
     def apply(self, entry: LogEntry) -> None:
         """Apply the next entry; entries must arrive in LSN order with no gap."""
+        require_instance(entry, "entry", LogEntry)
         if entry.lsn != self.applied_lsn + 1:
             raise ValueError(f"entry.lsn must be {self.applied_lsn + 1} on {self.name}, got {entry.lsn}")
-        if entry.value is None:
-            self._data.pop(entry.key, None)
-        else:
-            self._data[entry.key] = (entry.value, entry.lsn)
+        # A delete keeps a tombstone (value None, with its LSN), so a node that missed the delete
+        # is seen to be behind (its version is older), exactly as for a missed write.
+        self._data[entry.key] = (entry.value, entry.lsn)
         self.applied_lsn = entry.lsn
 
     def reset_to(self, log: Sequence[LogEntry], lsn: int) -> None:
         """Rebuild from scratch up to ``lsn`` (used when a failover rolls this node back)."""
+        lsn = require_int(lsn, "lsn", minimum=0, maximum=len(log))
         self._data.clear()
         self.applied_lsn = 0
         for entry in log[:lsn]:
             self.apply(entry)
 
     def get(self, key: str) -> tuple[Any, int]:
-        """``(value, version)``: the value (None if absent) and the LSN that wrote it (0 if never)."""
+        """``(value, version)``: the value (None if absent or deleted) and the LSN of the write or
+        delete that set it (0 if never written)."""
         value, version = self._data.get(key, (None, 0))
         return value, version
 
     def items(self) -> dict[str, Any]:
-        return {k: v for k, (v, _) in self._data.items()}
+        """The live keys and their values (deleted keys left out)."""
+        return {k: v for k, (v, _) in self._data.items() if v is not None}
 
 
 class Replica(NodeState):
@@ -76,7 +78,7 @@ class Replica(NodeState):
     def __init__(self, name: str, lag: float = 0.0, synchronous: bool = False) -> None:
         super().__init__(name)
         self.lag = lag
-        self.synchronous = bool(synchronous)
+        self.synchronous = require_instance(synchronous, "synchronous", bool)
         self.connected = True
 
     @property
@@ -85,14 +87,11 @@ class Replica(NodeState):
 
     @lag.setter
     def lag(self, seconds: float) -> None:
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise TypeError(f"lag must be a number of seconds >= 0, got {type(seconds).__name__}")
-        if not math.isfinite(seconds) or seconds < 0:
-            raise ValueError(f"lag must be a finite number of seconds >= 0, got {seconds!r}")
-        self._lag = float(seconds)
+        self._lag = require_seconds(seconds, "lag", positive=False)
 
     def catch_up(self, log: Sequence[LogEntry], now: float) -> int:
         """Apply every entry due by ``now`` (in order); returns how many were applied."""
+        now = require_number(now, "now")
         if not self.connected:
             return 0
         applied = 0

@@ -17,14 +17,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns._validate import (
+    MAX_INT64,
+    require_instance,
+    require_int,
+    require_one_of,
+    require_text,
+)
 from patterns.clock import Clock, SystemClock
 from patterns.errors import PatternError
 from patterns.replication.log import LogEntry, NodeState, Replica
 from patterns.replication.session import Session
 
-__all__ = ["ReplicatedStore", "ReadResult", "FailoverReport", "ReplicationStats", "NoPrimary"]
+__all__ = ["ReplicatedStore", "ReadResult", "FailoverReport", "ReplicationStats", "NoPrimary", "MAX_REPLICAS"]
 
 READ_POLICIES = ("round_robin", "random", "primary")
+MAX_REPLICAS = 1_000
 
 
 class NoPrimary(PatternError):
@@ -77,14 +85,25 @@ class ReplicatedStore:
         rng: random.Random | None = None,
         primary_name: str = "primary",
     ) -> None:
-        if read_policy not in READ_POLICIES:
-            raise ValueError(f"read_policy must be one of {READ_POLICIES}, got {read_policy!r}")
+        read_policy = require_one_of(read_policy, "read_policy", READ_POLICIES)
+        primary_name = require_text(primary_name, "primary_name", max_length=200)
+        if clock is not None:
+            require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
+        if rng is not None:
+            require_instance(rng, "rng", random.Random)
         if isinstance(replicas, Mapping):
+            if len(replicas) > MAX_REPLICAS:
+                raise ValueError(f"replicas must name at most {MAX_REPLICAS} replicas, got {len(replicas)}")
             nodes = [Replica(name, lag) for name, lag in replicas.items()]
-        else:
+        elif isinstance(replicas, (list, tuple)):
             nodes = list(replicas)
             if not all(isinstance(r, Replica) for r in nodes):
                 raise TypeError("replicas must be a mapping of name to lag, or Replica objects")
+            if len(nodes) > MAX_REPLICAS:
+                raise ValueError(f"replicas must name at most {MAX_REPLICAS} replicas, got {len(nodes)}")
+        else:
+            raise TypeError(f"replicas must be a mapping of name to lag, or a list of Replica objects, "
+                            f"got {type(replicas).__name__}")
         names = [primary_name] + [r.name for r in nodes]
         if len(set(names)) != len(names):
             raise ValueError(f"replica names must be distinct and differ from the primary's, got {names}")
@@ -127,6 +146,8 @@ class ReplicatedStore:
         return self.lsn - self._replica(name).applied_lsn
 
     def _replica(self, name: str) -> Replica:
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a replica name (str), got {type(name).__name__}")
         if name not in self._replicas:
             raise ValueError(f"name must be one of {sorted(self._replicas)}, got {name!r}")
         return self._replicas[name]
@@ -136,6 +157,8 @@ class ReplicatedStore:
         """Commit on the primary; returns the write's LSN (the session token). None deletes."""
         if not isinstance(key, str):
             raise TypeError(f"key must be a str, got {type(key).__name__}")
+        if session is not None:
+            require_instance(session, "session", Session)
         entry = LogEntry(self.lsn + 1, key, value, self.clock.now())
         self._log.append(entry)
         self._primary.apply(entry)
@@ -153,8 +176,9 @@ class ReplicatedStore:
         """Read ``key`` from a node that has applied at least ``min_lsn`` (and the session's needs)."""
         if not isinstance(key, str):
             raise TypeError(f"key must be a str, got {type(key).__name__}")
-        if isinstance(min_lsn, bool) or not isinstance(min_lsn, int) or min_lsn < 0:
-            raise ValueError(f"min_lsn must be an int >= 0, got {min_lsn!r}")
+        min_lsn = require_int(min_lsn, "min_lsn", minimum=0, maximum=MAX_INT64)
+        if session is not None:
+            require_instance(session, "session", Session)
         self.sync()
         need = max(min_lsn, session.required_lsn() if session is not None else 0)
         node = self._choose(need)
@@ -197,7 +221,7 @@ class ReplicatedStore:
                 raise NoPrimary("failover needs at least one connected replica to promote")
             new = max(connected, key=lambda r: r.applied_lsn)  # first one wins a tie
         else:
-            new = self._replica(promote)
+            new = self._replica(require_text(promote, "promote", max_length=200))
         position = new.applied_lsn
         lost = self._log[position:]
         rolled_back = {}

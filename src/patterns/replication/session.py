@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from patterns._validate import MAX_INT64, require_instance, require_int
+
 __all__ = ["Session"]
 
 
@@ -23,6 +25,12 @@ class Session:
     last_write_lsn: int = 0
     last_seen_lsn: int = 0
 
+    def __post_init__(self) -> None:
+        require_instance(self.read_your_writes, "read_your_writes", bool)
+        require_instance(self.monotonic_reads, "monotonic_reads", bool)
+        require_int(self.last_write_lsn, "last_write_lsn", minimum=0, maximum=MAX_INT64)
+        require_int(self.last_seen_lsn, "last_seen_lsn", minimum=0, maximum=MAX_INT64)
+
     def required_lsn(self) -> int:
         """The minimum ``applied_lsn`` a node needs before it may serve this session."""
         need = 0
@@ -33,7 +41,9 @@ class Session:
         return need
 
     def wrote(self, lsn: int) -> None:
-        self.last_write_lsn = max(self.last_write_lsn, lsn)
+        """The client wrote at ``lsn``: later reads need a node at least that far along."""
+        self.last_write_lsn = max(self.last_write_lsn, require_int(lsn, "lsn", maximum=MAX_INT64))
 
     def saw(self, lsn: int) -> None:
-        self.last_seen_lsn = max(self.last_seen_lsn, lsn)
+        """A read showed the client a node at ``lsn``: later reads must not go back before it."""
+        self.last_seen_lsn = max(self.last_seen_lsn, require_int(lsn, "lsn", maximum=MAX_INT64))

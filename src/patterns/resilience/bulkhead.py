@@ -11,6 +11,11 @@ hold at most ``max_concurrent`` threads; the rest of the server keeps its thread
   ``queue`` waiting calls; a submission beyond that is refused at once with ``BulkheadFull``.
   A plain ``ThreadPoolExecutor`` is *not* a bulkhead: its queue is unbounded, so a slow dependency
   makes it grow without limit and every queued caller waits.
+
+Where threads cannot start (the browser, see ``patterns.compat.threads_available``), both keep
+their admission rules single-threaded: ``Bulkhead`` never waits for a slot (no other thread could
+free one, so waiting would only waste ``max_wait``) and ``ThreadPoolBulkhead`` runs an admitted call
+in the caller's thread and returns a finished ``Future``.
 """
 
 from __future__ import annotations
@@ -23,13 +28,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import ParamSpec, TypeVar
 
+from patterns._validate import require_callable, require_int, require_seconds, require_text
+from patterns.compat import threads_available
 from patterns.errors import BulkheadFull
-from patterns.resilience._checks import check_int, check_number, require_sync
+from patterns.resilience._calls import require_sync
 
 __all__ = ["Bulkhead", "ThreadPoolBulkhead"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+#: Most worker threads a ``ThreadPoolBulkhead`` may start: a bulkhead caps a dependency, it does
+#: not hand it the machine.
+MAX_WORKERS = 10_000
 
 
 class Bulkhead:
@@ -40,9 +50,10 @@ class Bulkhead:
     """
 
     def __init__(self, max_concurrent: int = 20, max_wait: float = 0.5, name: str = "bulkhead") -> None:
-        self.max_concurrent = check_int(max_concurrent, "max_concurrent", 1)
-        self.max_wait = check_number(max_wait, "max_wait")
-        self.name = str(name)
+        self.max_concurrent = require_int(max_concurrent, "max_concurrent", minimum=1)
+        self.max_wait = require_seconds(max_wait, "max_wait", positive=False)
+        self.name = require_text(name, "name", max_length=200)
+        self._can_wait = threads_available()  # single-threaded, nobody else could free a slot
         self._lock = threading.Lock()
         self._slot_freed = threading.Condition(self._lock)  # used only when a caller must wait
         self._waiting = 0
@@ -75,7 +86,7 @@ class Bulkhead:
 
     def _wait_for_slot(self) -> None:
         # caller holds the lock; Condition.wait releases it while waiting
-        deadline = time.monotonic() + self.max_wait
+        deadline = time.monotonic() + (self.max_wait if self._can_wait else 0.0)
         self._waiting += 1
         try:
             while self._in_flight >= self.max_concurrent:
@@ -103,6 +114,7 @@ class Bulkhead:
             lock.release()
 
     def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        require_callable(fn, "fn")
         self.acquire()
         try:
             return fn(*args, **kwargs)
@@ -142,15 +154,21 @@ class ThreadPoolBulkhead:
     """
 
     def __init__(self, workers: int = 10, queue: int = 100, name: str = "pool-bulkhead") -> None:
-        self.workers = check_int(workers, "workers", 1)
-        self.queue = check_int(queue, "queue", 0)
-        self.name = str(name)
+        self.workers = require_int(workers, "workers", minimum=1, maximum=MAX_WORKERS)
+        self.queue = require_int(queue, "queue")
+        self.name = require_text(name, "name", max_length=200)
         self._capacity = self.workers + self.queue
         self._lock = threading.Lock()
         self._outstanding = 0  # running + queued
         self._running = 0
         self.rejected = 0
-        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.name)
+        # no pool where threads cannot start: admitted calls run in the caller's thread
+        self._executor = (
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=self.name)
+            if threads_available()
+            else None
+        )
+        self._closed = False
 
     @property
     def queued(self) -> int:
@@ -165,7 +183,10 @@ class ThreadPoolBulkhead:
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Queue ``fn(*args, **kwargs)``; ``BulkheadFull`` if ``workers + queue`` calls are already in."""
+        require_callable(fn, "fn")
         with self._lock:
+            if self._closed:
+                raise RuntimeError(f"bulkhead {self.name!r} is shut down: cannot submit")
             if self._outstanding >= self._capacity:
                 self.rejected += 1
                 raise BulkheadFull(
@@ -183,6 +204,8 @@ class ThreadPoolBulkhead:
                     self._running -= 1
                     self._outstanding -= 1
 
+        if self._executor is None:
+            return _run_inline(run)
         try:
             return self._executor.submit(run)
         except BaseException:  # e.g. submit after shutdown: the slot was never used
@@ -204,7 +227,10 @@ class ThreadPoolBulkhead:
         return wrapper
 
     def shutdown(self, wait: bool = True) -> None:
-        self._executor.shutdown(wait=wait)
+        with self._lock:
+            self._closed = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=wait)
 
     def __enter__(self) -> ThreadPoolBulkhead:
         return self
@@ -216,3 +242,14 @@ class ThreadPoolBulkhead:
 
     def __repr__(self) -> str:
         return f"ThreadPoolBulkhead(name={self.name!r}, workers={self.workers}, queue={self.queue})"
+
+
+def _run_inline(run: Callable[[], T]) -> Future[T]:
+    """Run ``run()`` now, in the caller's thread, and hand its outcome over as a finished Future."""
+    future: Future[T] = Future()
+    future.set_running_or_notify_cancel()
+    try:
+        future.set_result(run())
+    except BaseException as exc:  # the caller sees it through future.result(), as from a pool
+        future.set_exception(exc)
+    return future

@@ -18,7 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from patterns.resilience._checks import ExceptionFilter, as_exception_filter, require_sync
+from patterns._validate import require_callable
+from patterns.resilience._calls import ExceptionFilter, as_exception_filter, require_sync
 
 __all__ = ["Fallback"]
 
@@ -30,9 +31,7 @@ class Fallback:
     """Return ``fn(error, *args, **kwargs)`` when the wrapped call fails with an ``on`` error."""
 
     def __init__(self, fn: Callable[..., Any], on: ExceptionFilter = Exception) -> None:
-        if not callable(fn):
-            raise TypeError(f"fn must be callable (called as fn(error, *args, **kwargs)), got {fn!r}")
-        self.fn = fn
+        self.fn = require_callable(fn, "fn")
         self._matches = as_exception_filter(on, "on")
         self._lock = threading.Lock()
         self.used = 0  # how many calls were answered by the fallback
@@ -43,6 +42,7 @@ class Fallback:
         return cls(lambda error, *args, **kwargs: value, on=on)
 
     def call(self, primary: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        require_callable(primary, "primary")
         try:
             return primary(*args, **kwargs)
         except Exception as error:

@@ -29,25 +29,29 @@ import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_number,
+    require_one_of,
+    require_optional_seconds,
+    require_seconds,
+)
 from patterns.clock import Clock, SystemClock
 from patterns.errors import RetryExhausted
-from patterns.resilience._checks import (
-    ExceptionFilter,
-    as_exception_filter,
-    check_int,
-    check_number,
-    require_sync,
-)
-from patterns.resilience._checks import callable_name as _name
+from patterns.resilience._calls import ExceptionFilter, as_exception_filter, not_callable, require_sync
+from patterns.resilience._calls import callable_name as _name
 
 __all__ = ["Backoff", "Retry", "RetryEvent", "JITTERS"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 Jitter = Literal["none", "full", "equal", "decorrelated"]
-JITTERS: tuple[str, ...] = ("none", "full", "equal", "decorrelated")
+JITTERS: tuple[Jitter, ...] = ("none", "full", "equal", "decorrelated")
+#: Largest growth factor between two pauses (a larger one reaches any cap after one retry).
+MAX_MULTIPLIER = 1_000.0
 
 
 @dataclass(frozen=True)
@@ -60,35 +64,29 @@ class Backoff:
     jitter: Jitter
 
     def __post_init__(self) -> None:
-        check_number(self.base, "base")
-        check_number(self.cap, "cap")
-        if self.cap < self.base:
+        base = require_seconds(self.base, "base", positive=False)
+        if require_seconds(self.cap, "cap", positive=False) < base:
             raise ValueError(f"cap must be >= base ({self.base}), got {self.cap}")
-        if check_number(self.multiplier, "multiplier") < 1:
-            raise ValueError(f"multiplier must be a finite number >= 1, got {self.multiplier}")
-        if self.jitter not in JITTERS:
-            raise ValueError(f"jitter must be one of {', '.join(map(repr, JITTERS))}, got {self.jitter!r}")
+        require_number(self.multiplier, "multiplier", minimum=1.0, maximum=MAX_MULTIPLIER)
+        require_one_of(self.jitter, "jitter", JITTERS)
 
     @classmethod
     def fixed(cls, delay: float, jitter: Jitter = "none") -> Backoff:
         """The same ceiling ``delay`` before every retry (jitter: none, full or equal)."""
-        delay = check_number(delay, "delay")
-        if jitter not in ("none", "full", "equal"):
-            raise ValueError(
-                f"jitter for a fixed backoff must be one of 'none', 'full', 'equal', got {jitter!r}"
-            )
-        return cls(delay, delay, 1.0, jitter)
+        delay = require_seconds(delay, "delay", positive=False)
+        fixed: tuple[Jitter, ...] = ("none", "full", "equal")
+        return cls(delay, delay, 1.0, require_one_of(jitter, "jitter (of a fixed backoff)", fixed))
 
     @classmethod
     def exponential(
         cls, base: float = 0.1, cap: float = 5.0, jitter: Jitter = "full", multiplier: float = 2.0
     ) -> Backoff:
         """Ceiling ``min(cap, base * multiplier**n)`` with the given jitter (``base`` > 0)."""
-        return cls(check_number(base, "base", positive=True), cap, multiplier, jitter)
+        return cls(require_seconds(base, "base"), cap, multiplier, jitter)
 
     def ceiling(self, n: int) -> float:
         """The un-jittered pause after the ``n``-th failure (from 0): ``min(cap, base * multiplier**n)``."""
-        check_int(n, "n", 0)
+        require_int(n, "n")
         try:
             return min(self.cap, self.base * self.multiplier**n)
         except OverflowError:  # multiplier**n beyond the float range: far past the cap
@@ -107,12 +105,15 @@ class Backoff:
 
     def delay(self, n: int, previous: float, rng: random.Random) -> float:
         """Draw the ``n``-th pause; ``previous`` is the last pause (``base`` before the first)."""
+        require_seconds(previous, "previous", positive=False)
+        require_instance(rng, "rng", random.Random, what="a random.Random")
         lo, hi = self.bounds(n, previous)
         return lo if lo == hi else rng.uniform(lo, hi)
 
     def delays(self, attempts: int, rng: random.Random) -> list[float]:
         """The pauses between ``attempts`` consecutive failing calls (``attempts - 1`` of them)."""
-        check_int(attempts, "attempts", 1)
+        require_int(attempts, "attempts", minimum=1, maximum=100_000)
+        require_instance(rng, "rng", random.Random, what="a random.Random")
         out: list[float] = []
         previous = self.base
         for n in range(attempts - 1):
@@ -148,32 +149,36 @@ class Retry:
         rng: random.Random | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
     ) -> None:
-        self.max_attempts = check_int(max_attempts, "max_attempts", 1)
+        self.max_attempts = require_int(max_attempts, "max_attempts", minimum=1)
         backoff = Backoff.exponential() if backoff is None else backoff
-        if not isinstance(backoff, Backoff):
-            raise TypeError(f"backoff must be a Backoff (Backoff.fixed/exponential), got {backoff!r}")
-        self.backoff = backoff
+        self.backoff: Backoff = require_instance(
+            backoff, "backoff", Backoff, what="a Backoff (Backoff.fixed/exponential)"
+        )
         self._should_retry = as_exception_filter(retry_on, "retry_on")
-        self.deadline = check_number(deadline, "deadline", allow_none=True)
-        self._has_deadline = deadline is not None
-        self._clock: Clock = SystemClock() if clock is None else clock
-        self._rng = random.Random() if rng is None else rng
-        if not isinstance(self._rng, random.Random):
-            raise TypeError(f"rng must be a random.Random, got {type(rng).__name__}")
+        self.deadline = require_optional_seconds(deadline, "deadline", positive=False)
+        self._clock: Clock = (
+            SystemClock() if clock is None else require_instance(clock, "clock", Clock, what="a Clock")
+        )
+        self._rng: random.Random = random.Random() if rng is None else require_instance(rng, "rng", random.Random, what="a random.Random")
         if on_retry is not None and not callable(on_retry):
             raise TypeError(f"on_retry must be callable, got {type(on_retry).__name__}")
         self._on_retry = on_retry
 
     def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` until it succeeds, ``retry_on`` rejects its error, or the budget is spent."""
-        started = self._clock.now() if self._has_deadline else 0.0
+        started = self._clock.now() if self.deadline is not None else 0.0
         try:
             return fn(*args, **kwargs)  # the success path costs one try block
         except Exception as exc:
+            bug = not_callable(fn, "Retry")
+            if bug is not None:  # the caller's bug: nothing to retry
+                raise bug from exc
             return self._retry(fn, args, kwargs, exc, started)
 
-    def _retry(self, fn: Callable[..., T], args: tuple, kwargs: dict, exc: Exception, started: float) -> T:
-        clock, backoff = self._clock, self.backoff
+    def _retry(
+        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any], exc: Exception, started: float
+    ) -> T:
+        clock, backoff, deadline = self._clock, self.backoff, self.deadline
         previous = backoff.base
         attempt = 1  # attempts made so far
         while True:
@@ -182,7 +187,7 @@ class Retry:
             if attempt >= self.max_attempts:
                 raise RetryExhausted(f"all {attempt} attempt(s) of {_name(fn)} failed") from exc
             pause = previous = backoff.delay(attempt - 1, previous, self._rng)
-            if self._has_deadline and clock.now() + pause - started > self.deadline:
+            if deadline is not None and clock.now() + pause - started > deadline:
                 raise RetryExhausted(
                     f"{attempt} attempt(s) of {_name(fn)} failed; the next would start after the "
                     f"{self.deadline}s deadline"

@@ -11,8 +11,13 @@ have done the work, may still be doing it, or may never have started. Two varian
 * ``AsyncTimeout(seconds)`` for coroutines *does* cancel: the awaited task receives
   ``CancelledError`` at its next ``await`` and ``CallTimeout`` is raised to the caller.
 
-Both wait in real time (a thread or an event loop has to run the work), so there is no clock
-parameter; tests keep the budgets to tens of milliseconds.
+``Timeout`` judges in the caller's thread instead, with no worker, in two cases: when it is given a
+``clock`` (simulated time, as in the labs: no thread can wait for a ``ManualClock``), and where
+threads cannot start (the browser, ``patterns.compat.threads_available()``). It then runs the call
+to its end and measures it on the clock; a call that took longer than the budget raises
+``CallTimeout`` *after* it finished, its result discarded. The caller's answer is the same ("it did
+not finish within the budget, and the work may have happened"); what is lost is the early return.
+``AsyncTimeout`` waits on the event loop's clock.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from patterns._validate import require_callable, require_instance, require_seconds
+from patterns.clock import Clock, SystemClock
+from patterns.compat import threads_available
 from patterns.errors import CallTimeout
-from patterns.resilience._checks import callable_name as _name
-from patterns.resilience._checks import check_number, require_sync
+from patterns.resilience._calls import callable_name as _name
+from patterns.resilience._calls import require_sync
 
 __all__ = ["Timeout", "AsyncTimeout"]
 
@@ -49,25 +57,41 @@ class _Outcome:
 class Timeout:
     """Wait at most ``seconds`` for a synchronous call; raise ``CallTimeout`` after that.
 
-    The call runs in a new daemon thread (with the caller's context variables), which finishes
-    on its own even after the caller has stopped waiting: the work is NOT cancelled. Starting a
-    thread costs tens of microseconds, fine around a network call, wasteful around a cheap one.
+    By default the call runs in a new daemon thread (with the caller's context variables), which
+    finishes on its own even after the caller has stopped waiting: the work is NOT cancelled.
+    Starting a thread costs tens of microseconds, fine around a network call, wasteful around a
+    cheap one. With a ``clock``, or without threads, the call runs in the caller's thread and is
+    judged on the clock when it returns (see the module docstring).
     """
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = check_number(seconds, "seconds", positive=True)
+    def __init__(self, seconds: float, clock: Clock | None = None) -> None:
+        self.seconds = require_seconds(seconds, "seconds")
+        self._clock: Clock | None = (
+            None if clock is None else require_instance(clock, "clock", Clock, what="a Clock")
+        )
         self._lock = threading.Lock()
         self._running = 0
         self.timed_out = 0  # calls whose caller gave up waiting
 
     @property
+    def threaded(self) -> bool:
+        """Whether calls run in a worker thread (real time, threads available) or in the caller's."""
+        return self._clock is None and threads_available()
+
+    @property
     def running(self) -> int:
-        """Worker threads still running, abandoned ones included."""
+        """Calls still running, abandoned worker threads included."""
         with self._lock:
             return self._running
 
     def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)``, or ``CallTimeout`` if it has not finished within the budget."""
+        require_callable(fn, "fn")
+        if self.threaded:
+            return self._call_in_thread(fn, *args, **kwargs)
+        return self._call_and_measure(fn, *args, **kwargs)
+
+    def _call_in_thread(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         outcome = _Outcome()
         context = contextvars.copy_context()
 
@@ -91,12 +115,29 @@ class Timeout:
                 self._running -= 1
             raise
         if not outcome.done.wait(self.seconds):
-            with self._lock:
-                self.timed_out += 1
-            raise CallTimeout(f"{_name(fn)} did not finish within {self.seconds}s (it may still be running)")
+            self._give_up(fn, "it may still be running")
         if outcome.error is not None:
             raise outcome.error
         return outcome.value  # type: ignore[no-any-return]
+
+    def _call_and_measure(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        clock = SystemClock() if self._clock is None else self._clock
+        with self._lock:
+            self._running += 1
+        started = clock.now()
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            with self._lock:
+                self._running -= 1
+        if clock.now() - started > self.seconds:
+            self._give_up(fn, "it ran to its end: the work was done")
+        return result
+
+    def _give_up(self, fn: Callable[..., object], what_happened: str) -> None:
+        with self._lock:
+            self.timed_out += 1
+        raise CallTimeout(f"{_name(fn)} did not finish within {self.seconds}s ({what_happened})")
 
     def __call__(self, fn: Callable[P, T]) -> Callable[P, T]:
         """Decorator form; use ``AsyncTimeout`` for ``async def`` functions."""
@@ -109,16 +150,18 @@ class Timeout:
         return wrapper
 
     def __repr__(self) -> str:
-        return f"Timeout(seconds={self.seconds})"
+        clock = "" if self._clock is None else f", clock={self._clock!r}"
+        return f"Timeout(seconds={self.seconds}{clock})"
 
 
 class AsyncTimeout:
     """Await a coroutine for at most ``seconds``; on expiry cancel it and raise ``CallTimeout``."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = check_number(seconds, "seconds", positive=True)
+        self.seconds = require_seconds(seconds, "seconds")
 
     async def call(self, fn: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        require_callable(fn, "fn")
         budget = asyncio.timeout(self.seconds)
         try:
             async with budget:

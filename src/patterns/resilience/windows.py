@@ -7,20 +7,25 @@ rate high forever) nor on the last call alone (one blip would open it). It looks
 * ``WindowSpec.time(seconds)``: the calls recorded in the last ``seconds`` seconds, i.e. with a
   record time ``t`` such that ``now - seconds < t <= now``.
 
-Both windows are exact (no approximation by buckets) and keep running totals, so reading the
-rates is O(1). The time window stores one entry per distinct record time in the window, so its
-memory grows with the call rate times the window length. Neither class locks: the breaker that
-owns a window serialises access to it.
+Both windows are exact (no approximation by buckets) and keep running totals, so recording an
+outcome and reading the rates are O(1) (amortised: the time window drops expired entries as it
+records). The time window stores one entry per distinct record time in the window, so its memory
+grows with the call rate times the window length. Neither class locks: the breaker that owns a
+window serialises access to it.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["WindowSpec", "OutcomeWindow", "CountWindow", "TimeWindow"]
+from patterns._validate import require_int, require_seconds
+
+__all__ = ["WindowSpec", "OutcomeWindow", "CountWindow", "TimeWindow", "MAX_WINDOW_CALLS"]
+
+#: Largest count window: its ring buffer is allocated up front.
+MAX_WINDOW_CALLS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -35,21 +40,13 @@ class WindowSpec:
 
     @classmethod
     def count(cls, n: int) -> WindowSpec:
-        """The last ``n`` calls (``n`` an integer >= 1)."""
-        if isinstance(n, bool) or not isinstance(n, int):
-            raise TypeError(f"window size n must be an integer >= 1, got {type(n).__name__}")
-        if n < 1:
-            raise ValueError(f"window size n must be an integer >= 1, got {n}")
-        return cls("count", n)
+        """The last ``n`` calls (an integer from 1 to ``MAX_WINDOW_CALLS``)."""
+        return cls("count", require_int(n, "window size n", minimum=1, maximum=MAX_WINDOW_CALLS))
 
     @classmethod
     def time(cls, seconds: float) -> WindowSpec:
         """The calls of the last ``seconds`` seconds (a finite number > 0)."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise TypeError(f"window seconds must be a number > 0, got {type(seconds).__name__}")
-        if not math.isfinite(seconds) or seconds <= 0:
-            raise ValueError(f"window seconds must be a finite number > 0, got {seconds!r}")
-        return cls("time", float(seconds))
+        return cls("time", require_seconds(seconds, "window seconds"))
 
     def build(self) -> OutcomeWindow:
         """A fresh, empty window of this shape."""
@@ -72,6 +69,9 @@ class OutcomeWindow(Protocol):
 
     def record(self, failed: bool, slow: bool, now: float) -> None: ...
 
+    def record_success(self, now: float) -> None:
+        """``record(False, False, now)``, minus the work a plain success does not need."""
+
     def expire(self, now: float) -> None: ...
 
     def clear(self) -> None: ...
@@ -81,6 +81,10 @@ class CountWindow:
     """The last ``size`` outcomes, in a ring buffer with running totals (O(1) per call)."""
 
     __slots__ = ("size", "calls", "failures", "slow", "_ring", "_next")
+    calls: int
+    failures: int
+    slow: int
+    _next: int
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -99,7 +103,7 @@ class CountWindow:
             self.failures += (code & 1) - (old & 1)
             self.slow += (code >> 1) - (old >> 1)
 
-    def record_success(self) -> None:
+    def record_success(self, now: float) -> None:
         """``record(False, False, now)``, minus the work a plain success does not need."""
         i = self._next
         old = self._ring[i]
@@ -121,42 +125,55 @@ class CountWindow:
 
 
 class TimeWindow:
-    """Outcomes recorded in the last ``seconds`` seconds (exact; one entry per record time)."""
+    """Outcomes recorded in the last ``seconds`` seconds (exact: one entry per recorded call).
 
-    __slots__ = ("seconds", "calls", "failures", "slow", "_entries")
+    ``_times`` holds the record time of every outcome in the window, oldest first; ``_bad`` holds
+    ``(time, failed, slow)`` for the failed or slow ones only, so a success costs one append.
+    """
+
+    __slots__ = ("seconds", "calls", "failures", "slow", "_times", "_bad")
+    calls: int
+    failures: int
+    slow: int
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        # [time, calls, failures, slow]; consecutive records at the same time share one entry
-        self._entries: deque[list[float]] = deque()
+        self._times: deque[float] = deque()
+        self._bad: deque[tuple[float, bool, bool]] = deque()
         self.clear()
 
     def record(self, failed: bool, slow: bool, now: float) -> None:
-        self.expire(now)
-        entries = self._entries
-        if entries and entries[-1][0] == now:
-            entry = entries[-1]
-        else:
-            entry = [now, 0, 0, 0]
-            entries.append(entry)
-        f, s = int(failed), int(slow)
-        entry[1] += 1
-        entry[2] += f
-        entry[3] += s
+        times = self._times
+        if times and times[0] <= now - self.seconds:  # the oldest outcome has left the window
+            self.expire(now)
+        times.append(now)
         self.calls += 1
-        self.failures += f
-        self.slow += s
+        if failed or slow:
+            self._bad.append((now, failed, slow))
+            self.failures += failed
+            self.slow += slow
+
+    def record_success(self, now: float) -> None:
+        """``record(False, False, now)``, minus the work a plain success does not need."""
+        times = self._times
+        if times and times[0] <= now - self.seconds:
+            self.expire(now)
+        times.append(now)
+        self.calls += 1
 
     def expire(self, now: float) -> None:
         """Drop the outcomes recorded at or before ``now - seconds``."""
         horizon = now - self.seconds
-        entries = self._entries
-        while entries and entries[0][0] <= horizon:
-            _, calls, failures, slow = entries.popleft()
-            self.calls -= int(calls)
-            self.failures -= int(failures)
-            self.slow -= int(slow)
+        times, bad = self._times, self._bad
+        while times and times[0] <= horizon:
+            times.popleft()
+        while bad and bad[0][0] <= horizon:
+            _, failed, slow = bad.popleft()
+            self.failures -= failed
+            self.slow -= slow
+        self.calls = len(times)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._times.clear()
+        self._bad.clear()
         self.calls = self.failures = self.slow = 0

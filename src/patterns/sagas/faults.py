@@ -28,11 +28,19 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from patterns.sagas.steps import ProcessCrash, StepRejected, TransientError
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_mapping,
+    require_one_of,
+    require_sequence,
+)
+from patterns.sagas.steps import ProcessCrash, StepRejected, TransientError, step_name_of
 
 __all__ = ["FaultPlan", "FaultInjector", "FAILURE_KINDS", "plan_for"]
 
 FAILURE_KINDS = ("reject", "lost_reply", "timeout", "crash", "flaky_compensation", "crash_compensating")
+MAX_FLAKY = 1_000_000  # failures of one compensation before it works
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,13 @@ class FaultPlan:
     flaky_compensation: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for step, n in self.flaky_compensation.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise ValueError(f"flaky_compensation[{step!r}] must be an integer >= 0, got {n!r}")
+        for name in ("reject", "lost_reply", "timeout", "crash_after", "crash_after_compensation"):
+            value = getattr(self, name)
+            if value is not None:
+                step_name_of(value, name)
+        for step, n in require_mapping(self.flaky_compensation, "flaky_compensation").items():
+            step_name_of(step, "flaky_compensation key")
+            require_int(n, f"flaky_compensation[{step!r}]", minimum=0, maximum=MAX_FLAKY)
 
 
 def plan_for(kind: str, step: str, steps: Sequence[str], *, flaky_times: int = 2) -> FaultPlan:
@@ -59,10 +71,10 @@ def plan_for(kind: str, step: str, steps: Sequence[str], *, flaky_times: int = 2
     step is rejected (when ``step`` is the last step itself, its compensation then never runs,
     which the matrix shows as a plain cancellation).
     """
-    if kind not in FAILURE_KINDS:
-        raise ValueError(f"kind must be one of {FAILURE_KINDS}, got {kind!r}")
-    if step not in steps:
-        raise ValueError(f"step must be one of {list(steps)}, got {step!r}")
+    require_one_of(kind, "kind", FAILURE_KINDS)
+    steps = [step_name_of(s, "steps item") for s in require_sequence(steps, "steps", max_length=1000)]
+    require_one_of(step, "step", steps)
+    require_int(flaky_times, "flaky_times", minimum=0, maximum=MAX_FLAKY)
     if kind == "reject":
         return FaultPlan(reject=step)
     if kind == "lost_reply":
@@ -82,10 +94,12 @@ class FaultInjector:
     def __init__(self, plans: FaultPlan | Mapping[str, FaultPlan] | None = None) -> None:
         if plans is None:
             plans = {}
-        if not isinstance(plans, (FaultPlan, Mapping)):
-            raise TypeError(f"plans must be a FaultPlan or a mapping saga id -> FaultPlan, got {type(plans).__name__}")
+        require_instance(plans, "plans", (FaultPlan, Mapping), what="a FaultPlan or a mapping saga id -> FaultPlan")
         self._every: FaultPlan | None = plans if isinstance(plans, FaultPlan) else None
         self._plans: dict[str, FaultPlan] = {} if isinstance(plans, FaultPlan) else dict(plans)
+        for saga_id, plan in self._plans.items():
+            require_instance(saga_id, "plans key", str, what="a saga id (str)")
+            require_instance(plan, f"plans[{saga_id!r}]", FaultPlan, what="a FaultPlan")
         self.fired: Counter[tuple[str, str, str]] = Counter()  # (saga id, step, kind) -> times
 
     def plan(self, saga_id: str) -> FaultPlan:

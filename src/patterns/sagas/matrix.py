@@ -12,8 +12,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from patterns._validate import require_callable, require_instance, require_one_of, require_sequence
 from patterns.clock import ManualClock
 from patterns.messaging import Broker, InMemoryBroker
 from patterns.sagas.choreography import ChoreographedShop
@@ -56,8 +58,8 @@ def run_orchestrated(
     definition: Callable[[Shop], SagaDefinition] = order_saga,
 ) -> Run:
     """Run one order through the orchestrator, restarting it after every injected crash."""
-    order = order or Order("order-1")
-    shop = shop or Shop(clock=ManualClock(), faults=FaultInjector(plan))
+    order, shop = _order_and_shop(plan, order, shop)
+    require_callable(definition, "definition")
     log_db = sqlite3.connect(":memory:")  # survives the "process": it is the orchestrator's database
     restarts = 0
     while True:
@@ -88,8 +90,7 @@ def run_choreographed(
     **options: Any,
 ) -> Run:
     """Run one order through the event-driven services on ``broker`` (default: a fresh in-memory one)."""
-    order = order or Order("order-1")
-    shop = shop or Shop(clock=ManualClock(), faults=FaultInjector(plan))
+    order, shop = _order_and_shop(plan, order, shop)
     broker = broker if broker is not None else InMemoryBroker(clock=shop.clock)
     flow = ChoreographedShop(shop, broker, **options)
     try:
@@ -102,26 +103,45 @@ def run_choreographed(
                check_order(shop, order, state), shop, choreography=flow)
 
 
+def _order_and_shop(plan: FaultPlan | None, order: Order | None, shop: Shop | None) -> tuple[Order, Shop]:
+    """The order (default ``order-1``) and the shop (default: fresh, with ``plan`` injected)."""
+    if plan is not None:
+        require_instance(plan, "plan", FaultPlan)
+    order = Order("order-1") if order is None else require_instance(order, "order", Order)
+    shop = Shop(clock=ManualClock(), faults=FaultInjector(plan)) if shop is None else require_instance(shop, "shop", Shop)
+    return order, shop
+
+
 def failure_matrix(
     styles: Sequence[str] = STYLES,
     *,
     kinds: Sequence[str] = FAILURE_KINDS,
-    steps: Sequence[str] = STEP_NAMES,
-    orchestrated: Callable[..., Run] = run_orchestrated,
+    steps: Sequence[str] | None = None,
+    orchestrated: Callable[..., Run] | None = None,
+    definition: Callable[[Shop], SagaDefinition] = order_saga,
 ) -> list[dict[str, Any]]:
     """One row per (style, failed step, failure kind), plus a no-failure row per style.
 
     Each row: the style, step, kind, end state, counted effects, restarts, and ``ok`` (the
-    invariant held) with the violations if not. ``orchestrated`` lets a test swap in a broken saga.
+    invariant held) with the violations if not. ``definition`` builds the orchestrated saga (its
+    steps, in its order, are the matrix's steps unless ``steps`` picks some); the choreography runs
+    the default flow only. ``orchestrated`` lets a test swap in its own runner.
     """
-    for style in styles:
-        if style not in STYLES:
-            raise ValueError(f"styles must be drawn from {STYLES}, got {style!r}")
+    styles = [require_one_of(style, "styles item", STYLES) for style in require_sequence(styles, "styles")]
+    kinds = [require_one_of(kind, "kinds item", FAILURE_KINDS) for kind in require_sequence(kinds, "kinds")]
+    require_callable(definition, "definition")
+    names = list(STEP_NAMES) if definition is order_saga else definition(Shop()).names
+    if definition is not order_saga and "choreography" in styles:
+        raise ValueError("styles must be ['orchestration'] for a custom definition: the choreography runs order_saga")
+    chosen = names if steps is None else require_sequence(steps, "steps")
+    chosen = [require_one_of(step, "steps item", names) for step in chosen]
+    run_one = partial(run_orchestrated, definition=definition) if orchestrated is None else orchestrated
+    require_callable(run_one, "orchestrated")
     rows = []
     for style in styles:
-        cells = [("-", "none", FaultPlan())] + [(s, k, plan_for(k, s, STEP_NAMES)) for s in steps for k in kinds]
+        cells = [("-", "none", FaultPlan())] + [(s, k, plan_for(k, s, names)) for s in chosen for k in kinds]
         for step, kind, plan in cells:
-            run = orchestrated(plan) if style == "orchestration" else run_choreographed(plan)
+            run = run_one(plan) if style == "orchestration" else run_choreographed(plan)
             rows.append({
                 "style": style, "step": step, "kind": kind, "state": run.state,
                 "charges": run.effects["charges"], "refunds": run.effects["refunds"],

@@ -24,17 +24,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from patterns._validate import require_instance, require_int, require_mapping
 from patterns.clock import Clock
 from patterns.errors import IdempotencyConflict, SagaFailed
 from patterns.resilience import Backoff
 from patterns.sagas.log import (
+    ACTION_DONE,
+    ACTION_FAILED,
+    ACTION_REJECTED,
+    ACTION_STARTED,
     CANCELLED,
     COMPENSATING,
+    COMPENSATION_DONE,
+    COMPENSATION_FAILED,
+    COMPENSATION_MISSING,
+    COMPENSATION_STARTED,
     COMPLETED,
     RUNNING,
     SagaLog,
     SagaRecord,
     compensations_due,
+    saga_id_of,
 )
 from patterns.sagas.steps import SagaDefinition, Step, StepContext, StepRejected, TransientError
 
@@ -76,24 +86,13 @@ class Orchestrator:
         compensation_attempts: int = 8,
         rng: random.Random | None = None,
     ) -> None:
-        if not isinstance(definition, SagaDefinition):
-            raise TypeError(f"definition must be a SagaDefinition, got {type(definition).__name__}")
-        if not isinstance(log, SagaLog):
-            raise TypeError(f"log must be a SagaLog, got {type(log).__name__}")
-        if not isinstance(backoff, Backoff):
-            raise TypeError(f"backoff must be a patterns.resilience.Backoff, got {type(backoff).__name__}")
-        if (
-            isinstance(compensation_attempts, bool)
-            or not isinstance(compensation_attempts, int)
-            or compensation_attempts < 1
-        ):
-            raise ValueError(f"compensation_attempts must be an integer >= 1, got {compensation_attempts!r}")
-        self.definition = definition
-        self.log = log
-        self.clock = clock if clock is not None else log.clock
-        self.backoff = backoff
-        self.rng = rng if rng is not None else random.Random()  # draws the backoff's jitter, if any
-        self.compensation_attempts = compensation_attempts
+        self.definition = require_instance(definition, "definition", SagaDefinition, what="a SagaDefinition")
+        self.log = require_instance(log, "log", SagaLog, what="a SagaLog")
+        self.clock: Clock = log.clock if clock is None else require_instance(clock, "clock", Clock)
+        self.backoff = require_instance(backoff, "backoff", Backoff, what="a patterns.resilience.Backoff")
+        # draws the backoff's jitter, if any
+        self.rng = random.Random() if rng is None else require_instance(rng, "rng", random.Random)
+        self.compensation_attempts = require_int(compensation_attempts, "compensation_attempts", minimum=1, maximum=1000)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -103,8 +102,8 @@ class Orchestrator:
         Idempotent: running an existing saga id with the same data resumes it (or returns how it
         ended); different data for an existing id raises ``IdempotencyConflict``.
         """
-        if not isinstance(data, Mapping):
-            raise TypeError(f"data must be a mapping, got {type(data).__name__}")
+        saga_id = saga_id_of(saga_id)
+        data = require_mapping(data, "data")
         if not self.log.create(saga_id, self.definition.name, data):
             existing = self.log.get(saga_id)
             assert existing is not None
@@ -114,7 +113,7 @@ class Orchestrator:
 
     def resume(self, saga_id: str) -> SagaResult:
         """Carry on saga ``saga_id`` from its log: finish its steps or finish compensating."""
-        record = self.log.get(saga_id)
+        record = self.log.get(saga_id_of(saga_id))
         if record is None:
             raise KeyError(f"no saga {saga_id!r} in the log")
         if record.definition != self.definition.name:
@@ -134,39 +133,37 @@ class Orchestrator:
     # --- forward path ------------------------------------------------------------------------
 
     def _run_steps(self, record: SagaRecord) -> SagaRecord:
-        done = {e.step for e in self.log.events(record.saga_id) if e.kind == "action_done"}
+        done = {e.step for e in self.log.events(record.saga_id) if e.kind == ACTION_DONE}
         for step in self.definition.steps:
             if step.name in done:
                 continue
             error = self._run_action(record, step)
             if error is not None:
-                self.log.set_state(record.saga_id, COMPENSATING, failed_step=step.name, reason=error)
-                return self._reload(record)
-        self.log.set_state(record.saga_id, COMPLETED)
-        return self._reload(record)
+                return self.log.set_state(record.saga_id, COMPENSATING, failed_step=step.name, reason=error)
+        return self.log.set_state(record.saga_id, COMPLETED)
 
     def _run_action(self, record: SagaRecord, step: Step) -> str | None:
         """Run one action with retries; None on success, else the reason it failed."""
         ctx = StepContext(record.saga_id, step.name, record.data)
         pause = self.backoff.base
         for attempt in range(1, step.retries + 2):
-            self.log.record(record.saga_id, step.name, "action_started", attempt=attempt)
+            self.log.record(record.saga_id, step.name, ACTION_STARTED, attempt=attempt)
             try:
                 result = step.action(ctx)
-            except StepRejected as exc:  # definite: nothing happened, nothing to undo
-                self.log.record(record.saga_id, step.name, "action_rejected", error=str(exc))
+            except StepRejected as exc:  # definite for THIS attempt; an earlier one may still have acted
+                self.log.record(record.saga_id, step.name, ACTION_REJECTED, error=str(exc))
                 return f"{step.name} rejected: {exc}"
             except TransientError as exc:  # unknown outcome: retry, and compensate if we give up
-                self.log.record(record.saga_id, step.name, "action_failed", error=str(exc), attempt=attempt)
+                self.log.record(record.saga_id, step.name, ACTION_FAILED, error=str(exc), attempt=attempt)
                 if attempt <= step.retries:
                     pause = self.backoff.delay(attempt - 1, pause, self.rng)
                     self.clock.sleep(pause)
                     continue
                 return f"{step.name} failed after {attempt} attempts: {exc}"
             except Exception as exc:  # noqa: BLE001 - an unexpected error: outcome unknown, do not retry
-                self.log.record(record.saga_id, step.name, "action_failed", error=f"{type(exc).__name__}: {exc}")
+                self.log.record(record.saga_id, step.name, ACTION_FAILED, error=f"{type(exc).__name__}: {exc}")
                 return f"{step.name} raised {type(exc).__name__}: {exc}"
-            self.log.record(record.saga_id, step.name, "action_done", result=dict(result or {}))
+            self.log.record(record.saga_id, step.name, ACTION_DONE, result=dict(result or {}))
             return None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -174,26 +171,25 @@ class Orchestrator:
 
     def _compensate(self, record: SagaRecord) -> SagaRecord:
         events = self.log.events(record.saga_id)
-        results = {e.step: e.detail.get("result") for e in events if e.kind == "action_done"}
+        results = {e.step: e.detail.get("result") for e in events if e.kind == ACTION_DONE}
         for name in compensations_due(self.definition.names, [(e.step, e.kind) for e in events]):
             step = self.definition.step(name)
             if step.compensation is None:  # the last step, and only if its outcome was unknown
-                self.log.record(record.saga_id, name, "compensation_missing")
+                self.log.record(record.saga_id, name, COMPENSATION_MISSING)
                 continue
             ctx = StepContext(record.saga_id, name, record.data, results.get(name))
             self._run_compensation(record.saga_id, step, ctx)
-        self.log.set_state(record.saga_id, CANCELLED)
-        return self._reload(record)
+        return self.log.set_state(record.saga_id, CANCELLED)
 
     def _run_compensation(self, saga_id: str, step: Step, ctx: StepContext) -> None:
         assert step.compensation is not None
         pause = self.backoff.base
         for attempt in range(1, self.compensation_attempts + 1):
-            self.log.record(saga_id, step.name, "compensation_started", attempt=attempt)
+            self.log.record(saga_id, step.name, COMPENSATION_STARTED, attempt=attempt)
             try:
                 step.compensation(ctx)
             except Exception as exc:  # noqa: BLE001 - a compensation must eventually succeed: retry any error
-                self.log.record(saga_id, step.name, "compensation_failed", error=str(exc), attempt=attempt)
+                self.log.record(saga_id, step.name, COMPENSATION_FAILED, error=str(exc), attempt=attempt)
                 if attempt < self.compensation_attempts:
                     pause = self.backoff.delay(attempt - 1, pause, self.rng)
                     self.clock.sleep(pause)
@@ -202,10 +198,5 @@ class Orchestrator:
                     f"saga {saga_id}: compensation of {step.name!r} failed {attempt} times ({exc}); "
                     "the saga stays COMPENSATING and resume() will try again"
                 ) from exc
-            self.log.record(saga_id, step.name, "compensation_done")
+            self.log.record(saga_id, step.name, COMPENSATION_DONE)
             return
-
-    def _reload(self, record: SagaRecord) -> SagaRecord:
-        fresh = self.log.get(record.saga_id)
-        assert fresh is not None
-        return fresh

@@ -5,15 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from patterns.sagas.log import LogEvent
+from patterns.sagas.log import (
+    ACTION_DONE,
+    ACTION_FAILED,
+    ACTION_REJECTED,
+    COMPENSATION_DONE,
+    COMPENSATION_FAILED,
+    LogEvent,
+)
 from patterns.sagas.shop import STEP_NAMES
 
 __all__ = ["plot_timeline", "matrix_table"]
 
-_COLOURS = {"action_done": "tab:green", "action_rejected": "tab:red", "action_failed": "tab:orange",
-            "compensation_done": "tab:blue", "compensation_failed": "tab:orange"}
-_MARKERS = {"action_done": "o", "action_rejected": "X", "action_failed": "x",
-            "compensation_done": "s", "compensation_failed": "x"}
+_COLOURS = {ACTION_DONE: "tab:green", ACTION_REJECTED: "tab:red", ACTION_FAILED: "tab:orange",
+            COMPENSATION_DONE: "tab:blue", COMPENSATION_FAILED: "tab:orange"}
+_MARKERS = {ACTION_DONE: "o", ACTION_REJECTED: "X", ACTION_FAILED: "x",
+            COMPENSATION_DONE: "s", COMPENSATION_FAILED: "x"}
 
 
 def plot_timeline(events: Sequence[LogEvent], ax: Any = None, title: str = "") -> Any:

@@ -21,9 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns._validate import require_callable, require_instance, require_int, require_sequence, require_text
 from patterns.errors import PatternError
 
 __all__ = [
+    "MAX_RETRIES",
     "Step",
     "StepContext",
     "SagaDefinition",
@@ -31,6 +33,14 @@ __all__ = [
     "TransientError",
     "ProcessCrash",
 ]
+
+
+MAX_RETRIES = 100
+
+
+def step_name_of(value: object, name: str = "name") -> str:
+    """A step name: 1 to 64 characters without '/' (it is joined with the saga id by '/')."""
+    return require_text(value, name, max_length=64, forbidden="/")
 
 
 class StepRejected(PatternError):
@@ -84,16 +94,11 @@ class Step:
     retries: int = 2
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
-        if "/" in self.name:
-            raise ValueError(f"name must not contain '/', got {self.name!r}")
-        if not callable(self.action):
-            raise TypeError(f"action must be callable, got {type(self.action).__name__}")
-        if self.compensation is not None and not callable(self.compensation):
-            raise TypeError(f"compensation must be callable or None, got {type(self.compensation).__name__}")
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
-            raise ValueError(f"retries must be an integer >= 0, got {self.retries!r}")
+        step_name_of(self.name)
+        require_callable(self.action, "action")
+        if self.compensation is not None:
+            require_callable(self.compensation, "compensation")
+        require_int(self.retries, "retries", minimum=0, maximum=MAX_RETRIES)
 
 
 @dataclass(frozen=True)
@@ -109,16 +114,12 @@ class SagaDefinition:
     steps: tuple[Step, ...] = field(default_factory=tuple)
 
     def __init__(self, name: str, steps: Sequence[Step]) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"name must be a non-empty string, got {name!r}")
-        if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
-            raise TypeError(f"steps must be a sequence of Step, got {type(steps).__name__}")
-        steps = tuple(steps)
-        if not steps:
-            raise ValueError("steps must contain at least one Step, got an empty sequence")
+        name = require_text(name, "name", max_length=200)
+        if not name.strip():
+            raise ValueError(f"name must not be blank, got {name!r}")
+        steps = tuple(require_sequence(steps, "steps", min_length=1, max_length=1000))
         for i, step in enumerate(steps):
-            if not isinstance(step, Step):
-                raise TypeError(f"steps[{i}] must be a Step, got {type(step).__name__}")
+            require_instance(step, f"steps[{i}]", Step, what="a Step")
         seen: set[str] = set()
         for step in steps:
             if step.name in seen:
@@ -134,6 +135,7 @@ class SagaDefinition:
         object.__setattr__(self, "steps", steps)
 
     def step(self, name: str) -> Step:
+        step_name_of(name)
         for step in self.steps:
             if step.name == name:
                 return step

@@ -9,12 +9,16 @@ Routers (all ``router.node_for(key) -> node name``, stable across processes):
 * ``JumpRouter(nodes)`` / ``jump_hash(key, n)``: Lamping & Veach's table-free consistent hash.
 
 ``ShardedStore(router, directory)`` keeps one SQLite file per node, answers scatter-gather
-queries, and ``reshard(new_router)`` moves exactly the keys whose owner changed.
+queries, and ``reshard(new_router)`` moves exactly the keys whose owner changed: an online
+migration whose plan and progress are kept in a migration log on disk
+(``begin_reshard`` / ``migrate``), so a crash at any point loses nothing and reopening finishes it.
+Every router describes itself with ``spec()``; ``router_from_spec`` rebuilds it.
 """
 
 from patterns.sharding.base import HashRouter, Router, load, moved_fraction, owners
 from patterns.sharding.hashing import Key, hash_keys, stable_hash64
 from patterns.sharding.jump import jump_hash, jump_hash_array
+from patterns.sharding.migration import router_from_spec
 from patterns.sharding.rendezvous import Rendezvous
 from patterns.sharding.ring import ConsistentHashRing
 from patterns.sharding.routers import JumpRouter, ModuloRouter, RangeRouter
@@ -36,6 +40,7 @@ __all__ = [
     "owners",
     "load",
     "moved_fraction",
+    "router_from_spec",
     "ShardedStore",
     "QueryResult",
     "ReshardReport",

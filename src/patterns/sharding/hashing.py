@@ -16,7 +16,7 @@ from hashlib import blake2b
 
 import numpy as np
 
-__all__ = ["Key", "MASK64", "stable_hash64", "hash_keys", "mix64", "mix64_array", "check_key"]
+__all__ = ["Key", "MASK64", "stable_hash64", "hash_keys", "mix64", "mix64_array", "require_key", "new_str_hash"]
 
 Key = str | bytes | int
 MASK64 = (1 << 64) - 1
@@ -27,12 +27,16 @@ _STR = blake2b(b"s", digest_size=8)
 _BYTES = blake2b(b"b", digest_size=8)
 _INT = blake2b(b"i", digest_size=8)
 _from_bytes = int.from_bytes
+new_str_hash = _STR.copy  # a fresh hasher that has absorbed the str tag (bound once: cheaper)
 
 
-def check_key(key: object, name: str = "key") -> None:
-    """Raise ``TypeError`` unless ``key`` is a str, bytes or (non-bool) int."""
+def require_key(key: object, name: str = "key") -> None:
+    """Raise ``TypeError`` unless ``key`` is a str, bytes or (non-bool) int; ``ValueError`` for an
+    int with more than 4,000 digits (Python refuses to write it in decimal, which the hash needs)."""
     if isinstance(key, bool) or not isinstance(key, (str, bytes, int)):
         raise TypeError(f"{name} must be a str, bytes or int, got {type(key).__name__}")
+    if isinstance(key, int) and key.bit_length() > 13_000:
+        raise ValueError(f"{name} must be an int of at most 4,000 digits, got one of {key.bit_length()} bits")
 
 
 def stable_hash64(key: Key) -> int:
@@ -44,16 +48,16 @@ def stable_hash64(key: Key) -> int:
     """
     kind = type(key)
     if kind is str:
-        h = _STR.copy()
+        h = new_str_hash()
         h.update(key.encode())  # type: ignore[union-attr]
     elif kind is bytes:
         h = _BYTES.copy()
         h.update(key)  # type: ignore[arg-type]
-    elif kind is int:
+    elif kind is int and key.bit_length() <= 13_000:  # type: ignore[union-attr]
         h = _INT.copy()
         h.update(str(key).encode())
     else:
-        check_key(key)  # subclasses of str/bytes/int land here and are accepted
+        require_key(key)  # subclasses of str/bytes/int land here and are accepted
         return stable_hash64(_plain(key))
     return _from_bytes(h.digest(), "little")
 
@@ -68,6 +72,8 @@ def _plain(key: Key) -> Key:
 
 def hash_keys(keys: Iterable[Key]) -> np.ndarray:
     """``stable_hash64`` of every key, as a ``uint64`` array (for vectorised routing)."""
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Iterable):
+        raise TypeError(f"keys must be an iterable of keys (str, bytes or int), got {type(keys).__name__}")
     return np.fromiter((stable_hash64(k) for k in keys), dtype=np.uint64)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from patterns.sharding.base import require_hashes
 from patterns.sharding.hashing import MASK64
 
 __all__ = ["jump_hash", "jump_hash_array", "MAX_BUCKETS"]
@@ -54,15 +55,17 @@ def jump_hash_array(keys: np.ndarray, num_buckets: int) -> np.ndarray:
         raise TypeError(f"num_buckets must be an int, got {type(num_buckets).__name__}")
     if not 1 <= num_buckets <= MAX_BUCKETS:
         raise ValueError(f"num_buckets must be an int in [1, {MAX_BUCKETS}], got {num_buckets}")
+    keys = require_hashes(keys, "keys")
     key = np.array(keys, dtype=np.uint64, ndmin=1).ravel()
-    result = np.zeros(key.shape, dtype=np.int64)
+    # np.intp: buckets are array indices, and numpy on 32-bit wasm (Pyodide) indexes with int32
+    result = np.zeros(key.shape, dtype=np.intp)
     where = np.arange(key.size)  # positions of the keys still jumping
-    bucket = np.zeros(key.shape, dtype=np.int64)  # every key starts in bucket 0
+    bucket = np.zeros(key.shape, dtype=np.intp)  # every key starts in bucket 0
     mult, one, shift = np.uint64(_LCG_MULT), np.uint64(1), np.uint64(33)
     while where.size:
         key = key * mult + one
         jump = np.floor((bucket + 1) * (_TWO_31 / ((key >> shift).astype(np.float64) + 1.0)))
         going = jump < num_buckets
         result[where[~going]] = bucket[~going]  # the next jump lands past the end: done
-        where, key, bucket = where[going], key[going], jump[going].astype(np.int64)
+        where, key, bucket = where[going], key[going], jump[going].astype(np.intp)
     return result.reshape(np.shape(keys)) if np.ndim(keys) else result

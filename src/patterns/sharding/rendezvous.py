@@ -13,35 +13,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
-from patterns.sharding.base import check_new_node, check_nodes
+from patterns._validate import require_mapping, require_number
+from patterns.sharding.base import names_at, require_hashes, require_new_node, require_nodes
 from patterns.sharding.hashing import Key, mix64, mix64_array, stable_hash64
 
-__all__ = ["Rendezvous"]
+__all__ = ["Rendezvous", "MAX_WEIGHT"]
 
 _TWO_53 = float(1 << 53)
 
 
-def _check_weight(node: str, weight: object) -> float:
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-        raise TypeError(f"weights[{node!r}] must be a number > 0, got {type(weight).__name__}")
-    if not math.isfinite(weight) or weight <= 0:
-        raise ValueError(f"weights[{node!r}] must be a finite number > 0, got {weight!r}")
-    return float(weight)
+MAX_WEIGHT = 1e9  # a node's weight relative to others (1e9 times a weight-1 node is plenty)
+
+
+def _require_weight(node: str, weight: object) -> float:
+    return require_number(weight, f"weights[{node!r}]", minimum=0.0, maximum=MAX_WEIGHT, strict_min=True)
 
 
 class Rendezvous:
     """``Rendezvous(["a", "b", "c"], weights={"a": 2}).node_for("user:1")``; unlisted weights are 1."""
 
     def __init__(self, nodes: Iterable[str], weights: Mapping[str, float] | None = None) -> None:
-        self._nodes = list(check_nodes(nodes))
-        weights = dict(weights or {})
-        unknown = sorted(set(weights) - set(self._nodes))
+        self._nodes = list(require_nodes(nodes))
+        given = {} if weights is None else require_mapping(weights, "weights (node -> weight)")
+        unknown = sorted(repr(n) for n in set(given) - set(self._nodes))
         if unknown:
-            raise ValueError(f"weights must only name nodes in nodes, got unknown node(s) {unknown}")
-        self._weights = {n: _check_weight(n, weights.get(n, 1.0)) for n in self._nodes}
+            raise ValueError(f"weights must only name nodes in nodes, got unknown node(s) {', '.join(unknown)}")
+        self._weights = {n: _require_weight(n, given.get(n, 1.0)) for n in self._nodes}
         self._refresh()
 
     @property
@@ -82,23 +83,24 @@ class Rendezvous:
 
     def owners_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
         """``node_for`` for pre-hashed keys (``uint64`` array); returns node names."""
-        return np.array(self._nodes, dtype=object)[self.indices_of_hashes(hashes)]
+        return names_at(self._nodes, self.indices_of_hashes(hashes))
 
     def indices_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
         """For pre-hashed keys (``uint64`` array), the index in ``nodes`` of each owner."""
-        h = np.array(hashes, dtype=np.uint64, ndmin=1)
+        h = np.array(require_hashes(hashes), dtype=np.uint64, ndmin=1)
         z = np.stack([mix64_array(h ^ np.uint64(seed)) for seed in self._seeds], axis=1)
         if self._weighted:
             u = ((z >> np.uint64(11)).astype(np.float64) + 0.5) / _TWO_53
             scores = np.array(self._w) / -np.log(u)
         else:
             scores = z
-        return np.argmax(scores, axis=1)
+        best: np.ndarray = np.argmax(scores, axis=1).astype(np.intp)
+        return best
 
     def add(self, node: str, weight: float = 1.0) -> None:
         """Add ``node``; only keys it now wins move, all of them to it."""
-        self._nodes.append(check_new_node(node, self._nodes))
-        self._weights[node] = _check_weight(node, weight)
+        self._nodes.append(require_new_node(node, self._nodes))
+        self._weights[node] = _require_weight(node, weight)
         self._refresh()
 
     def remove(self, node: str) -> None:
@@ -113,6 +115,10 @@ class Rendezvous:
 
     def copy(self) -> Rendezvous:
         return Rendezvous(self._nodes, self._weights)
+
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "rendezvous", "nodes": list(self._nodes), "weights": dict(self._weights)}
 
     def __repr__(self) -> str:
         return f"Rendezvous({self._nodes!r}, weights={self._weights!r})"

@@ -11,13 +11,15 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from patterns.sharding.base import check_new_node, check_nodes
-from patterns.sharding.hashing import Key, check_key, stable_hash64
+from patterns._validate import require_text
+from patterns.sharding.base import MAX_NODES, names_at, require_hashes, require_new_node, require_nodes
+from patterns.sharding.hashing import Key, require_key, stable_hash64
 from patterns.sharding.jump import jump_hash, jump_hash_array
 
 __all__ = ["ModuloRouter", "JumpRouter", "RangeRouter"]
@@ -27,7 +29,7 @@ class ModuloRouter:
     """``nodes[stable_hash64(key) % len(nodes)]``: the textbook ``user_id % 3``."""
 
     def __init__(self, nodes: Iterable[str]) -> None:
-        self._nodes = check_nodes(nodes)
+        self._nodes = require_nodes(nodes)
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -37,10 +39,16 @@ class ModuloRouter:
         return self._nodes[stable_hash64(key) % len(self._nodes)]
 
     def indices_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
-        return (np.array(hashes, dtype=np.uint64, ndmin=1) % np.uint64(len(self._nodes))).astype(np.int64)
+        wanted = np.array(require_hashes(hashes), dtype=np.uint64, ndmin=1)
+        indices: np.ndarray = (wanted % np.uint64(len(self._nodes))).astype(np.intp)
+        return indices
 
     def owners_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
-        return np.array(self._nodes, dtype=object)[self.indices_of_hashes(hashes)]
+        return names_at(self._nodes, self.indices_of_hashes(hashes))
+
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "modulo", "nodes": list(self._nodes)}
 
     def __repr__(self) -> str:
         return f"ModuloRouter({list(self._nodes)!r})"
@@ -50,7 +58,7 @@ class JumpRouter:
     """Jump consistent hash over named nodes: ``nodes[jump_hash(stable_hash64(key), n)]``."""
 
     def __init__(self, nodes: Iterable[str]) -> None:
-        self._nodes = list(check_nodes(nodes))
+        self._nodes = list(require_nodes(nodes))
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -60,14 +68,14 @@ class JumpRouter:
         return self._nodes[jump_hash(stable_hash64(key), len(self._nodes))]
 
     def indices_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
-        return jump_hash_array(hashes, len(self._nodes))
+        return jump_hash_array(require_hashes(hashes), len(self._nodes))
 
     def owners_of_hashes(self, hashes: np.ndarray) -> np.ndarray:
-        return np.array(self._nodes, dtype=object)[self.indices_of_hashes(hashes)]
+        return names_at(self._nodes, self.indices_of_hashes(hashes))
 
     def add(self, node: str) -> None:
         """Append ``node`` as the new last bucket; keys move only to it."""
-        self._nodes.append(check_new_node(node, self._nodes))
+        self._nodes.append(require_new_node(node, self._nodes))
 
     def remove(self, node: str) -> None:
         """Remove the last node (jump hash cannot remove from the middle of the list)."""
@@ -85,6 +93,10 @@ class JumpRouter:
     def copy(self) -> JumpRouter:
         return JumpRouter(self._nodes)
 
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "jump", "nodes": list(self._nodes)}
+
     def __repr__(self) -> str:
         return f"JumpRouter({self._nodes!r})"
 
@@ -101,25 +113,25 @@ class RangeRouter:
 
     def __init__(self, bounds: Sequence[tuple[Any, str]]) -> None:
         if isinstance(bounds, (str, bytes)) or not isinstance(bounds, Iterable):
-            raise TypeError(f"bounds must be a sequence of (lower_bound, node) pairs, got {bounds!r}")
-        pairs = [tuple(pair) for pair in bounds]
+            raise TypeError(f"bounds must be a sequence of (lower_bound, node) pairs, got {type(bounds).__name__}")
+        pairs = list(itertools.islice(iter(bounds), MAX_NODES + 1))
         if not pairs:
             raise ValueError("bounds must hold at least 1 (lower_bound, node) pair, got an empty list")
-        if any(len(p) != 2 for p in pairs):
-            raise TypeError(f"bounds must be (lower_bound, node) pairs, got {bounds!r}")
+        if len(pairs) > MAX_NODES:
+            raise ValueError(f"bounds must hold at most {MAX_NODES:,} ranges, got more")
+        for pair in pairs:
+            if isinstance(pair, (str, bytes)) or not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"bounds must be (lower_bound, node) pairs, got {pair!r:.80}")
         lowers = [p[0] for p in pairs]
         kinds = {str if isinstance(b, str) else int if isinstance(b, int) and not isinstance(b, bool)
                  else None for b in lowers}
         if None in kinds or len(kinds) != 1:
-            raise TypeError(f"bounds' lower bounds must be all str or all int, got {lowers!r}")
+            raise TypeError(f"bounds' lower bounds must be all str or all int, got {lowers!r:.200}")
         if any(a >= b for a, b in zip(lowers, lowers[1:], strict=False)):
-            raise ValueError(f"bounds' lower bounds must be strictly increasing, got {lowers!r}")
-        self._kind: type = kinds.pop()
+            raise ValueError(f"bounds' lower bounds must be strictly increasing, got {lowers!r:.200}")
+        self._kind: type = str if str in kinds else int
         self._lowers = lowers
-        self._owners = [p[1] for p in pairs]
-        for node in self._owners:
-            if not isinstance(node, str) or not node:
-                raise TypeError(f"bounds' nodes must be non-empty strings, got {node!r}")
+        self._owners = [require_text(p[1], "bounds: each node name", max_length=200) for p in pairs]
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -130,7 +142,7 @@ class RangeRouter:
         return list(zip(self._lowers, self._owners, strict=True))
 
     def node_for(self, key: Key) -> str:
-        check_key(key)
+        require_key(key)
         if not isinstance(key, self._kind) or isinstance(key, bool):
             raise TypeError(f"key must be a {self._kind.__name__} like the bounds, got {type(key).__name__}")
         i = bisect.bisect_right(self._lowers, key) - 1
@@ -144,6 +156,10 @@ class RangeRouter:
             raise ValueError(f"at must not already be a lower bound, got {at!r}")
         self.node_for(at)  # validates type and that `at` is inside some range
         return RangeRouter(sorted([*self.bounds, (at, node)]))
+
+    def spec(self) -> dict[str, Any]:
+        """A JSON-able description (see ``patterns.sharding.migration.router_from_spec``)."""
+        return {"router": "range", "bounds": [list(pair) for pair in self.bounds]}
 
     def __repr__(self) -> str:
         return f"RangeRouter({self.bounds!r})"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patterns.codec import CODECS, JSON, MSGPACK, compare, payload_sizes, roundtrips
+from patterns.communication.codec import CODECS, JSON, MSGPACK, compare, payload_sizes, roundtrips
 
 json_values = st.recursive(
     st.none()

@@ -1,10 +1,11 @@
-"""Wire formats side by side: JSON against MessagePack (chapter 03).
+"""Wire formats side by side: JSON, MessagePack and protobuf (chapter 03).
 
-Why msgpack and not protobuf for the book: msgpack is schemaless like JSON, so a notebook can
-encode any dict with no ``.proto`` file and no code-generation step; the comparison isolates
-"text against binary". Protobuf adds what msgpack lacks (a schema, field numbers instead of field
-names on the wire, typed generated classes, rules for evolving a schema), at the price of that
-build step. Sizes here are deterministic; timings are wall-clock and vary by machine.
+JSON and msgpack are schemaless: any dict encodes, with every field name in every message; the
+comparison of the two isolates "text against binary". Protobuf needs a schema (``orders.proto``)
+and in exchange writes field numbers instead of names and leaves default values out:
+``ORDER_PROTOBUF`` encodes the order messages of that schema, with the hand-written encoder of
+``patterns.communication.wire`` (byte for byte what the protobuf library writes). Sizes here are
+deterministic; timings are wall-clock and vary by machine.
 """
 
 from __future__ import annotations
@@ -17,7 +18,20 @@ from typing import Any
 
 import msgpack
 
-__all__ = ["Codec", "JSON", "MSGPACK", "CODECS", "CodecReport", "payload_sizes", "roundtrips", "compare"]
+from patterns._validate import require_callable, require_instance, require_int, require_text
+from patterns.communication.wire import ORDER
+
+__all__ = [
+    "Codec",
+    "JSON",
+    "MSGPACK",
+    "ORDER_PROTOBUF",
+    "CODECS",
+    "CodecReport",
+    "payload_sizes",
+    "roundtrips",
+    "compare",
+]
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,11 @@ class Codec:
     name: str
     encode: Callable[[Any], bytes]
     decode: Callable[[bytes], Any]
+
+    def __post_init__(self) -> None:
+        require_text(self.name, "name", max_length=100)
+        require_callable(self.encode, "encode")
+        require_callable(self.decode, "decode")
 
 
 def _json_encode(obj: Any) -> bytes:
@@ -39,6 +58,9 @@ def _msgpack_decode(data: bytes) -> Any:
 
 JSON = Codec("json", _json_encode, json.loads)
 MSGPACK = Codec("msgpack", lambda obj: msgpack.packb(obj, use_bin_type=True), _msgpack_decode)
+#: Protobuf for ``Order`` messages only (a schema-based format encodes what its schema declares).
+ORDER_PROTOBUF = Codec("protobuf", ORDER.encode, ORDER.decode)
+#: The schemaless codecs, used when no codec is named.
 CODECS: dict[str, Codec] = {c.name: c for c in (JSON, MSGPACK)}
 
 
@@ -66,8 +88,9 @@ def payload_sizes(obj: Any, codecs: Iterable[Codec] | None = None) -> dict[str, 
 
 def roundtrips(obj: Any, codec: Codec) -> bool:
     """True if ``decode(encode(obj)) == obj``: tuples, int keys, bytes... do not survive every codec."""
+    require_instance(codec, "codec", Codec)
     try:
-        return codec.decode(codec.encode(obj)) == obj
+        return bool(codec.decode(codec.encode(obj)) == obj)
     except (TypeError, ValueError):
         return False
 
@@ -80,10 +103,8 @@ def compare(
     timer: Callable[[], float] = time.perf_counter,
 ) -> list[CodecReport]:
     """Size and mean encode/decode time of ``obj`` under each codec, timed ``number`` times each."""
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise TypeError(f"number must be an integer, got {type(number).__name__}")
-    if number < 1:
-        raise ValueError(f"number must be an integer >= 1, got {number}")
+    number = require_int(number, "number", minimum=1, maximum=10_000_000)
+    require_callable(timer, "timer")
     reports = []
     for codec in _codecs(codecs):
         data = codec.encode(obj)

@@ -10,6 +10,8 @@ Three small worlds, each deterministic for a given seed:
   version fails and the client backs off, re-reads and tries again.
 * ``simulate_server``: a SimPy model of a thread-per-request server (200 threads) whose payment
   endpoint depends on a service that turns slow, with or without a semaphore bulkhead.
+* ``timeout_study``: what a per-attempt timeout does to a dependency that is usually fast and
+  sometimes hangs: false timeouts of healthy calls, the caller's worst wait, and the success rate.
 
 Nothing here is part of the pattern API (``patterns.resilience``); breakers are passed in and used
 only through ``call`` and ``state``.
@@ -22,15 +24,27 @@ import heapq
 import math
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
 
+from patterns._validate import (
+    require_callable,
+    require_instance,
+    require_int,
+    require_number,
+    require_one_of,
+    require_probability,
+    require_seconds,
+    require_sequence,
+)
 from patterns.clock import Clock, ManualClock
 from patterns.errors import CircuitOpen
-from patterns.resilience import Backoff, Retry
+from patterns.faults import Outage
+from patterns.resilience.retry import JITTERS, Backoff, Jitter, Retry
+from patterns.stats import percentile
 
 __all__ = [
     "PaymentUnavailable",
@@ -50,6 +64,10 @@ __all__ = [
     "ServerConfig",
     "ServerRun",
     "simulate_server",
+    "TimeoutStudy",
+    "timeout_study",
+    "PAYMENT_OUTAGE",
+    "MAX_WORK",
 ]
 
 
@@ -58,27 +76,30 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
-def _check_rate(value: float, name: str) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+#: The most calls, samples or simulated requests one run may make: a bigger run does not fail, it
+#: hangs the notebook. Ask for a shorter duration or a longer interval.
+MAX_WORK = 2_000_000
+
+
+#: Deepest stack of services in ``call_chain`` (each layer nests a few Python calls).
+MAX_LAYERS = 50
+
+
+def _bounded_work(work: float, what: str) -> None:
+    if work > MAX_WORK:
+        raise ValueError(f"this run would make about {work:.3g} {what}, more than {MAX_WORK:,}: ask for less")
+
+
+def _clock(value: object) -> Clock:
+    return require_instance(value, "clock", Clock, what="a Clock")
+
+
+def _rng(value: object) -> random.Random:
+    return require_instance(value, "rng", random.Random, what="a random.Random")
 
 
 class PaymentUnavailable(ConnectionError):
     """The simulated payment service failed this call (a 503 or a reset connection)."""
-
-
-@dataclass(frozen=True)
-class Outage:
-    """Between ``start`` and ``end`` (simulated seconds) calls fail with ``failure_rate``."""
-
-    start: float
-    end: float
-    failure_rate: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.start < self.end:
-            raise ValueError(f"outage needs 0 <= start < end, got start={self.start}, end={self.end}")
-        _check_rate(self.failure_rate, "failure_rate")
 
 
 class FlakyPaymentService:
@@ -93,13 +114,15 @@ class FlakyPaymentService:
         self, clock: Clock, rng: random.Random, *, base_failure_rate: float = 0.02,
         outages: Sequence[Outage] = (),
     ) -> None:
-        _check_rate(base_failure_rate, "base_failure_rate")
-        self.clock, self.rng = clock, rng
-        self.base_failure_rate = base_failure_rate
-        self.outages = tuple(outages)
+        self.clock, self.rng = _clock(clock), _rng(rng)
+        self.base_failure_rate = require_probability(base_failure_rate, "base_failure_rate")
+        self.outages: tuple[Outage, ...] = tuple(
+            require_instance(o, "outages[]", Outage) for o in require_sequence(outages, "outages", min_length=0)
+        )
         self.calls: list[tuple[float, bool]] = []
 
     def failure_rate_at(self, t: float) -> float:
+        """The probability that a call at time ``t`` fails."""
         for outage in self.outages:
             if outage.start <= t < outage.end:
                 return outage.failure_rate
@@ -132,10 +155,12 @@ def drive(
 
     A return is "ok", ``CircuitOpen`` is "rejected" and any other exception is "failed".
     """
-    if not interval > 0:
-        raise ValueError(f"interval must be > 0 seconds, got {interval!r}")
-    if not duration > 0:
-        raise ValueError(f"duration must be > 0 seconds, got {duration!r}")
+    require_callable(call, "call")
+    require_callable(state_of, "state_of")
+    clock = _clock(clock)
+    duration = require_seconds(duration, "duration")
+    interval = require_seconds(interval, "interval")
+    _bounded_work(duration / interval, "calls")
     samples: list[Sample] = []
     for i in range(math.ceil(duration / interval)):
         clock_target = i * interval
@@ -154,20 +179,29 @@ def drive(
 
 def outcome_counts(samples: Sequence[Sample], start: float = 0.0, end: float = math.inf) -> Counter[str]:
     """How many samples in ``[start, end)`` were ok, failed and rejected."""
+    require_number(start, "start")
+    if not (isinstance(end, (int, float)) and not isinstance(end, bool) and end == math.inf):
+        require_number(end, "end")
     return Counter(s.outcome for s in samples if start <= s.t < end)
 
 
+#: The outage of the chapter's payment scenario: 95% of calls fail from t = 60 s to t = 150 s.
+PAYMENT_OUTAGE = Outage(60, 150, 0.95)
+
+
 def payment_scenario(
-    make_breaker: Callable[[Clock], Any] | None, *, outage: Outage = Outage(60, 150, 0.95),
+    make_breaker: Callable[[Clock], Any] | None, *, outage: Outage = PAYMENT_OUTAGE,
     base_failure_rate: float = 0.05, duration: float = 240.0, interval: float = 0.25, seed: int = 42,
 ) -> tuple[FlakyPaymentService, list[Sample], list[Any]]:
     """Four charges a second against a flaky payment service, through ``make_breaker(clock)``
     (``None``: unprotected). Returns the service (its ``calls`` log), the samples and the
     breaker's ``StateChange`` events, collected with a listener.
     """
+    if make_breaker is not None:
+        require_callable(make_breaker, "make_breaker")
     clock = ManualClock()
-    service = FlakyPaymentService(clock, random.Random(seed), base_failure_rate=base_failure_rate,
-                                  outages=[outage])
+    service = FlakyPaymentService(clock, random.Random(require_int(seed, "seed", minimum=None, maximum=None)),
+                                  base_failure_rate=base_failure_rate, outages=[require_instance(outage, "outage", Outage)])
     changes: list[Any] = []
     if make_breaker is None:
         return service, drive(service.charge, lambda: "closed", clock, duration=duration, interval=interval), changes
@@ -191,8 +225,9 @@ def call_chain(
     Across a network every failure arrives as a status code, so each layer's retry sees an
     ordinary, retryable error: that is how retries multiply from layer to layer.
     """
-    if layers < 1:
-        raise ValueError(f"layers must be an integer >= 1, got {layers}")
+    require_callable(bottom, "bottom")
+    require_callable(protect, "protect")
+    layers = require_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
     below = bottom
     for i in range(1, layers + 1):
         below = _service(i, protect(i, below))
@@ -203,6 +238,9 @@ def amplified_calls(attempts: int, layers: int) -> int:
     """Calls that reach a dead service through ``layers`` services that each retry it
     (``Retry(max_attempts=attempts)``, no pause): the simulated truth behind ``attempts ** layers``.
     """
+    attempts = require_int(attempts, "attempts", minimum=1, maximum=1_000)
+    layers = require_int(layers, "layers", minimum=1, maximum=MAX_LAYERS)
+    _bounded_work(float(attempts) ** layers, "calls")
     hits: list[int] = []
     clock = ManualClock()
 
@@ -233,7 +271,9 @@ def _service(i: int, protected: Callable[[], Any]) -> Callable[[], Any]:
 # 2. The AWS backoff study: optimistic concurrency under contention
 # --------------------------------------------------------------------------------------------
 
-JITTER_KINDS = ("none", "equal", "full", "decorrelated")
+JITTER_KINDS: tuple[Jitter, ...] = ("none", "equal", "full", "decorrelated")
+#: Most contending clients in one episode.
+MAX_CLIENTS = 10_000
 
 
 def occ_contention(
@@ -247,8 +287,11 @@ def occ_contention(
     ``Backoff.delay``, the schedule ``Retry`` uses) and starts over with a read. Every message
     crosses the network with delay ``|normal(net_mean, net_sd)|`` (milliseconds).
     """
-    if clients < 1:
-        raise ValueError(f"clients must be >= 1, got {clients}")
+    clients = require_int(clients, "clients", minimum=1, maximum=MAX_CLIENTS)
+    backoff = require_instance(backoff, "backoff", Backoff)
+    rng = _rng(rng)
+    net_mean = require_number(net_mean, "net_mean", minimum=0.0, maximum=1e6)
+    net_sd = require_number(net_sd, "net_sd", minimum=0.0, maximum=1e6)
 
     def net() -> float:
         return abs(rng.normalvariate(net_mean, net_sd))
@@ -292,7 +335,7 @@ class ContentionResult:
 
 
 def backoff_study(
-    client_counts: Sequence[int], kinds: Sequence[str] = JITTER_KINDS, *, trials: int = 20,
+    client_counts: Sequence[int], kinds: Sequence[Jitter] = JITTER_KINDS, *, trials: int = 20,
     seed: int = 2015, base: float = 5.0, cap: float = 2000.0,
 ) -> list[ContentionResult]:
     """Average write attempts and completion time (ms) per jitter kind and contention level.
@@ -302,13 +345,19 @@ def backoff_study(
     so they are built here as ``Backoff.exponential(2 * base, cap)``; decorrelated jitter starts
     from ``base`` itself (uniform over ``[base, 3 * previous]``, previous starting at ``base``).
     """
-    if trials < 1:
-        raise ValueError(f"trials must be an integer >= 1, got {trials}")
+    counts = [require_int(c, "client_counts[]", minimum=1, maximum=MAX_CLIENTS)
+              for c in require_sequence(client_counts, "client_counts", max_length=100)]
+    chosen = [require_one_of(k, "kinds[]", JITTERS) for k in require_sequence(kinds, "kinds", max_length=4)]
+    trials = require_int(trials, "trials", minimum=1, maximum=1_000)
+    require_int(seed, "seed", minimum=None, maximum=None)
+    base = require_number(base, "base", minimum=0.0, maximum=1e6, strict_min=True)
+    cap = require_number(cap, "cap", minimum=2 * base, maximum=1e7)
+    _bounded_work(trials * sum(counts) * len(chosen) * 20, "client attempts (roughly)")
     results = []
-    for kind in kinds:
+    for kind in chosen:
         first = base if kind == "decorrelated" else 2 * base
         backoff = Backoff.exponential(base=first, cap=cap, jitter=kind)
-        for clients in client_counts:
+        for clients in counts:
             rng = random.Random(f"{seed}:{kind}:{clients}")
             runs = [occ_contention(clients, backoff, rng) for _ in range(trials)]
             results.append(ContentionResult(
@@ -346,6 +395,19 @@ class ServerConfig:
     duration: float = 40.0
     sample_every: float = 0.5
 
+    def __post_init__(self) -> None:
+        require_int(self.threads, "threads", minimum=1, maximum=100_000)
+        for name in ("pay_rate", "catalog_rate"):
+            require_number(getattr(self, name), name, minimum=0.0, maximum=100_000.0)
+        for name in ("pay_latency", "catalog_latency", "slow_latency", "patience", "duration", "sample_every"):
+            require_seconds(getattr(self, name), name)
+        for name in ("slow_from", "bulkhead_wait"):
+            require_seconds(getattr(self, name), name, positive=False)
+        if self.bulkhead is not None:
+            require_int(self.bulkhead, "bulkhead", minimum=1, maximum=100_000)
+        _bounded_work((self.pay_rate + self.catalog_rate) * self.duration + self.duration / self.sample_every,
+                      "simulated requests and samples")
+
 
 @dataclass
 class ServerRun:
@@ -373,18 +435,15 @@ class ServerRun:
 
 def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
     """Run the server for ``config.duration`` simulated seconds; deterministic for a seed."""
-    if config.threads < 1:
-        raise ValueError(f"threads must be an integer >= 1, got {config.threads}")
-    if config.bulkhead is not None and config.bulkhead < 1:
-        raise ValueError(f"bulkhead must be None or an integer >= 1, got {config.bulkhead}")
-    rng = random.Random(seed)
+    config = require_instance(config, "config", ServerConfig)
+    rng = random.Random(require_int(seed, "seed", minimum=None, maximum=None))
     env = simpy.Environment()
     threads = simpy.Resource(env, capacity=config.threads)
     slots = simpy.Resource(env, capacity=config.bulkhead) if config.bulkhead else None
     run = ServerRun()
     gauge = Counter[str]()
 
-    def handle(endpoint: str) -> Iterator[simpy.Event]:
+    def handle(endpoint: str) -> Generator[simpy.Event, Any, None]:
         arrived = env.now
         with threads.request() as thread:
             got = yield thread | env.timeout(config.patience)
@@ -397,7 +456,7 @@ def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
                 outcome = yield from pay()
         run.requests.append((endpoint, arrived, outcome))
 
-    def pay() -> Iterator[simpy.Event]:
+    def pay() -> Generator[simpy.Event, Any, str]:
         latency = config.pay_latency if env.now < config.slow_from else config.slow_latency
         outcome = "served" if latency < config.slow_latency else "timed_out"
         if slots is None:
@@ -416,12 +475,12 @@ def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
             gauge["payment"] -= 1
             return outcome
 
-    def arrivals(endpoint: str, rate: float) -> Iterator[simpy.Event]:
+    def arrivals(endpoint: str, rate: float) -> Generator[simpy.Event, Any, None]:
         while True:
             yield env.timeout(rng.expovariate(rate))
             env.process(handle(endpoint))
 
-    def monitor() -> Iterator[simpy.Event]:
+    def monitor() -> Generator[simpy.Event, Any, None]:
         while True:
             run.times.append(env.now)
             run.threads_in_payment.append(gauge["payment"])
@@ -435,3 +494,81 @@ def simulate_server(config: ServerConfig, seed: int = 6) -> ServerRun:
     env.run(until=config.duration)
     return run
 
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Choosing a timeout: healthy calls against hung ones
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeoutStudy:
+    """What callers saw with a per-attempt ``timeout`` and up to ``attempts`` attempts per request."""
+
+    timeout: float
+    attempts: int
+    requests: int
+    succeeded: int
+    calls: int  # attempts that reached the dependency
+    healthy_calls: int  # attempts that were not hung
+    healthy_cut: int  # healthy attempts the timeout gave up on anyway (false timeouts)
+    waits: tuple[float, ...]  # seconds each request's caller waited, attempts and all
+
+    @property
+    def success_rate(self) -> float:
+        return self.succeeded / self.requests
+
+    @property
+    def false_timeout_rate(self) -> float:
+        """Share of healthy attempts cut off by the timeout."""
+        return self.healthy_cut / self.healthy_calls if self.healthy_calls else 0.0
+
+    @property
+    def calls_per_request(self) -> float:
+        return self.calls / self.requests
+
+    def wait_percentile(self, q: float) -> float:
+        """The callers' wait at percentile ``q`` (nearest rank)."""
+        return percentile(self.waits, q)
+
+    @property
+    def worst_wait(self) -> float:
+        return max(self.waits)
+
+
+def timeout_study(
+    timeout: float, attempts: int = 3, *, requests: int = 10_000, seed: int = 6, median: float = 0.05,
+    sigma: float = 0.3, hang_probability: float = 0.02, hang: float = 10.0,
+) -> TimeoutStudy:
+    """Send ``requests`` requests to a dependency whose calls take a lognormal time around
+    ``median`` (spread ``sigma``) and hang for ``hang`` seconds with ``hang_probability``.
+
+    Each attempt waits at most ``timeout``; a request makes up to ``attempts`` attempts, the next
+    one at once after a timeout (the dependency keeps working on the abandoned call). Simulated time:
+    the figures are the same on every machine.
+    """
+    timeout = require_seconds(timeout, "timeout", maximum=3600.0)
+    attempts = require_int(attempts, "attempts", minimum=1, maximum=20)
+    requests = require_int(requests, "requests", minimum=1, maximum=200_000)
+    median = require_seconds(median, "median", maximum=60.0)
+    sigma = require_number(sigma, "sigma", minimum=0.0, maximum=3.0)
+    hang_probability = require_probability(hang_probability, "hang_probability")
+    hang = require_seconds(hang, "hang", maximum=3600.0)
+    rng = random.Random(require_int(seed, "seed", minimum=None, maximum=None))
+    succeeded = calls = healthy_calls = healthy_cut = 0
+    waits: list[float] = []
+    for _ in range(requests):
+        waited = 0.0
+        for _ in range(attempts):
+            calls += 1
+            hung = rng.random() < hang_probability
+            took = hang if hung else median * math.exp(rng.gauss(0.0, sigma))
+            healthy_calls += not hung
+            if took <= timeout:
+                waited += took
+                succeeded += 1
+                break
+            waited += timeout
+            healthy_cut += not hung
+        waits.append(waited)
+    return TimeoutStudy(timeout, attempts, requests, succeeded, calls, healthy_calls, healthy_cut, tuple(waits))

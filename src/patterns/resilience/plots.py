@@ -1,17 +1,25 @@
-"""Figures for chapter 06 and its lab, so the book and the notebook draw the same pictures."""
+"""Figures for chapter 06 and its lab, so the book and the notebook draw the same pictures.
+
+matplotlib is imported inside each function: importing ``patterns.resilience`` never loads it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from patterns.resilience.simulation import ContentionResult, FlakyPaymentService, Sample, ServerRun
 
-from patterns.sim.resilience import ContentionResult, FlakyPaymentService, Sample, ServerRun
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_breaker_timeline", "plot_backoff_study", "plot_server_runs"]
+
+
+def _figure_of(ax: Axes) -> Figure:
+    """The top-level figure an Axes belongs to (``ax.figure`` is typed as possibly a SubFigure)."""
+    return cast("Figure", ax.figure)
 
 OUTCOME_COLOURS = {"ok": "tab:green", "failed": "tab:red", "rejected": "tab:gray"}
 STATE_LEVEL = {"closed": 0, "half_open": 1, "open": 2}
@@ -27,7 +35,9 @@ def plot_breaker_timeline(
     ``changes`` are the breaker's ``StateChange`` events (``at`` and ``new`` are used).
     """
     if axes is None:
-        fig, axes = plt.subplots(2, 1, figsize=(9, 4.2), sharex=True, height_ratios=[2, 1])
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(2, 1, figsize=(9, 4.2), sharex=True, height_ratios=[2, 1])
     top, bottom = axes
     bins = int(duration // bin_seconds) + 1
     left = [i * bin_seconds for i in range(bins)]
@@ -56,7 +66,7 @@ def plot_breaker_timeline(
     bottom.set_ylim(-0.4, 2.4)
     bottom.set_xlabel("simulated time (s)")
     bottom.set_xlim(0, duration)
-    fig = top.figure
+    fig = _figure_of(top)
     fig.tight_layout()
     return fig
 
@@ -64,19 +74,21 @@ def plot_breaker_timeline(
 def plot_backoff_study(results: Sequence[ContentionResult], axes: Sequence[Axes] | None = None) -> Figure:
     """Two panels against the number of contending clients: total write calls, completion time."""
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     kinds = list(dict.fromkeys(r.kind for r in results))
     for kind in kinds:
         rows = [r for r in results if r.kind == kind]
         xs = [r.clients for r in rows]
-        style = {"color": JITTER_STYLE.get(kind), "marker": "o", "ms": 3, "label": kind}
+        style: dict[str, Any] = {"color": JITTER_STYLE.get(kind), "marker": "o", "ms": 3, "label": kind}
         axes[0].plot(xs, [r.calls for r in rows], **style)
         axes[1].plot(xs, [r.completion_ms / 1000 for r in rows], **style)
     axes[0].set(xlabel="contending clients", ylabel="write calls (mean)", title="work: total calls")
     axes[1].set(xlabel="contending clients", ylabel="seconds until all succeed (mean)", title="completion time")
     axes[1].set_yscale("log")
     axes[0].legend(title="jitter", fontsize=8)
-    fig = axes[0].figure
+    fig = _figure_of(axes[0])
     fig.tight_layout()
     return fig
 
@@ -87,7 +99,9 @@ def plot_server_runs(
 ) -> Figure:
     """Left: threads held by payment calls; right: share of /catalog requests served per bin."""
     if axes is None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for (label, run), colour in zip(runs.items(), ("tab:red", "tab:blue", "tab:green"), strict=False):
         held = [a + b for a, b in zip(run.threads_in_payment, run.threads_waiting_bulkhead, strict=True)]
         axes[0].plot(run.times, run.threads_in_payment, color=colour, label=f"{label}: in the call")
@@ -105,6 +119,6 @@ def plot_server_runs(
     axes[1].set(ylabel="share served", title="/catalog requests served", ylim=(-0.05, 1.05))
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8, loc="lower left")
-    fig = axes[0].figure
+    fig = _figure_of(axes[0])
     fig.tight_layout()
     return fig

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from patterns.clock import ManualClock
 from patterns.errors import CircuitOpen
 from patterns.resilience import Backoff, CircuitBreaker, WindowSpec
-from patterns.sim.resilience import (
+from patterns.resilience.simulation import (
     JITTER_KINDS,
     FlakyPaymentService,
     Outage,
@@ -58,7 +58,7 @@ def test_service_failure_rate_is_respected_statistically(clock: ManualClock) -> 
 
 @pytest.mark.parametrize("rate", [1.5, -0.1, float("nan")])
 def test_service_rejects_bad_rates(clock: ManualClock, rate: float) -> None:
-    with pytest.raises(ValueError, match=r"base_failure_rate must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"base_failure_rate must be a number in \[0, 1\]"):
         FlakyPaymentService(clock, random.Random(0), base_failure_rate=rate)
 
 
@@ -198,7 +198,7 @@ def test_each_layer_of_a_chain_answers_503(clock: ManualClock) -> None:
     with pytest.raises(ServiceUnavailable, match="service 3: 503"):
         top()
     assert seen == ["layer 3", "layer 2", "layer 1"]
-    with pytest.raises(ValueError, match="layers must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"layers must be an integer in \[1, 50\]"):
         call_chain(bottom, 0, protect)
 
 
@@ -219,3 +219,15 @@ def test_a_breaker_shields_the_service_during_the_outage() -> None:
     assert len(in_outage) < 0.2 * sum(60 <= t < 150 for t, _ in plain.calls)
     assert changes[0].new == "open" and 60 <= changes[0].at < 65
     assert outcome_counts(samples, 60, 150)["rejected"] > 250
+
+
+def test_timeout_study_bounds_every_wait_and_counts_false_timeouts() -> None:
+    from patterns.resilience.simulation import timeout_study
+
+    tight = timeout_study(0.05, attempts=3, requests=2_000)
+    assert all(w <= 3 * 0.05 + 1e-12 for w in tight.waits)
+    assert 0.4 < tight.false_timeout_rate < 0.6  # the median healthy call is 50 ms
+    assert tight.calls <= 3 * tight.requests and tight.succeeded <= tight.requests
+    patient = timeout_study(60.0, attempts=1, requests=2_000)
+    assert patient.false_timeout_rate == 0 and patient.success_rate == 1 and patient.worst_wait == 10.0
+    assert timeout_study(0.2, requests=500) == timeout_study(0.2, requests=500)  # seeded

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patterns.sim.communication import (
+from patterns.communication.simulation import (
     LatencyModel,
     mm1,
     p_any_slow,
@@ -240,3 +240,13 @@ def test_per_hop_sequences_must_match_depth() -> None:
         simulate_chain(3, 1, timeout=(0.1, 0.1))
     with pytest.raises(ValueError, match="retries"):
         simulate_chain(2, 1, retries=(0, -1))
+
+
+def test_replications_put_the_mm1_theory_inside_their_interval() -> None:
+    from patterns.communication import mean_time_in_system
+
+    estimate = mean_time_in_system(5.0, 10.0, duration=400.0, warmup=40.0, seeds=range(6))
+    assert estimate.runs == 6 and estimate.half_width > 0
+    assert estimate.contains(mm1(5.0, 10.0).W)
+    with pytest.raises(ValueError, match="seeds must have 2"):
+        mean_time_in_system(5.0, 10.0, duration=400.0, warmup=40.0, seeds=[1])

@@ -1,1 +1,0 @@
-"""Discrete-event and Monte Carlo simulations that chapters and labs share."""
