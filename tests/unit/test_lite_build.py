@@ -82,7 +82,7 @@ def test_a_tampered_download_fails_the_build_with_a_message_naming_the_file(tmp_
 
 
 def _fake_release(tmp_path: Path, wheels: dict[str, bytes], locked: dict[str, bytes]) -> tuple[Path, Path, dict]:
-    """An npm-like tarball with a lock listing ``locked`` hashes, and a zip carrying ``wheels``."""
+    """An npm-like tarball with a lock listing ``locked`` hashes, and a PyPI-like carrier of ``wheels``."""
     lock = {
         "info": {"version": "0.0.0"},
         "packages": {
@@ -102,22 +102,25 @@ def _fake_release(tmp_path: Path, wheels: dict[str, bytes], locked: dict[str, by
             tar.addfile(info, io.BytesIO(data))
     carrier = tmp_path / "carrier.whl"
     with zipfile.ZipFile(carrier, "w") as zf:
-        for name, data in wheels.items():
+        for name, data in {**wheels, "pyodide.js": wheels.get("pyodide.js", b"js")}.items():
             zf.writestr(f"assets/pyodide/{name}", data)
     pins = {
-        "pyodide": {"npm": "pyodide@0.0.0", "core": ["pyodide.js"]},
+        "pyodide": {"npm": "pyodide@0.0.0", "core": {"pyodide.js": sha(b"js")}},
         "pyodide_packages": {"folder": "assets/pyodide/", "roots": ["numpy", "ipython"]},
     }
+    committed = tmp_path / "pyodide-lock.json"
+    committed.write_text(lite.lock_text(lite.pruned_lock(lock, pins["pyodide_packages"]["roots"])))
     return tgz, carrier, pins
 
 
 GOOD = {"numpy.whl": b"numpy", "pygments.whl": b"pygments", "ipython.whl": b"ipython", "pt.whl": b"pt"}
 
 
-def test_pyodide_packages_are_checked_against_the_official_lock_and_the_lock_is_pruned(tmp_path):
+@pytest.mark.parametrize("npm", [True, False], ids=["npm", "no-npm"])
+def test_pyodide_packages_are_checked_against_the_official_lock_and_the_lock_is_pruned(tmp_path, npm):
     tgz, carrier, pins = _fake_release(tmp_path, GOOD, GOOD)
     dest = tmp_path / "pyodide"
-    kept = lite.assemble_pyodide(tgz, carrier, pins, dest)
+    kept = lite.assemble_pyodide(tgz if npm else None, carrier, pins, dest, tmp_path / "pyodide-lock.json")
     assert kept == ["Pygments", "ipython", "numpy", "prompt-toolkit"]  # the closure, names as the lock has them
     lock = json.loads((dest / "pyodide-lock.json").read_text())
     assert sorted(lock["packages"]) == kept, "nothing outside the closure is left for the loader to look up"
@@ -125,11 +128,33 @@ def test_pyodide_packages_are_checked_against_the_official_lock_and_the_lock_is_
     assert (dest / "pyodide.js").read_bytes() == b"js"
 
 
-def test_a_package_wheel_that_differs_from_the_lock_stops_the_build_naming_it(tmp_path):
+@pytest.mark.parametrize("npm", [True, False], ids=["npm", "no-npm"])
+def test_a_package_wheel_that_differs_from_the_lock_stops_the_build_naming_it(tmp_path, npm):
     tampered = dict(GOOD, **{"pt.whl": b"prompt toolkit with a surprise"})
     tgz, carrier, pins = _fake_release(tmp_path, tampered, GOOD)
-    with pytest.raises(lite.HashMismatch, match=r"^pt\.whl: sha256 .* official pyodide-lock\.json"):
-        lite.assemble_pyodide(tgz, carrier, pins, tmp_path / "pyodide")
+    with pytest.raises(lite.HashMismatch, match=r"^pt\.whl: sha256 .* official"):
+        lite.assemble_pyodide(tgz if npm else None, carrier, pins, tmp_path / "out", tmp_path / "pyodide-lock.json")
+
+
+def test_without_npm_a_core_file_that_differs_from_the_npm_release_stops_the_build(tmp_path):
+    tgz, carrier, pins = _fake_release(tmp_path, dict(GOOD, **{"pyodide.js": b"js with a surprise"}), GOOD)
+    with pytest.raises(lite.HashMismatch, match=r"^pyodide\.js: sha256"):
+        lite.assemble_pyodide(None, carrier, pins, tmp_path / "out", tmp_path / "pyodide-lock.json")
+
+
+def test_a_committed_lock_that_is_not_the_official_one_pruned_stops_the_build(tmp_path):
+    tgz, carrier, pins = _fake_release(tmp_path, GOOD, GOOD)
+    committed = tmp_path / "pyodide-lock.json"
+    committed.write_text(committed.read_text().replace(sha(b"numpy"), sha(b"another numpy")))
+    with pytest.raises(lite.HashMismatch, match=r"^pyodide-lock\.json: .* scripts/lite\.py lock"):
+        lite.assemble_pyodide(tgz, carrier, pins, tmp_path / "out", committed)
+
+
+def test_the_committed_lock_lists_only_the_closure_of_the_pinned_roots():
+    lock = json.loads((ROOT / "lite" / "pyodide-lock.json").read_text())
+    roots = lite.load_pins()["pyodide_packages"]["roots"]
+    assert sorted(lock["packages"]) == lite.closure(lock["packages"], roots)
+    assert lock["info"]["version"] == lite.load_pins()["pyodide"]["npm"].split("@")[1]
 
 
 def test_a_root_missing_from_the_lock_is_an_error():
