@@ -66,8 +66,14 @@ test: lint unit notebooks site
 lite: $(STAMP)
 	$(BIN)/python scripts/lite.py build
 
+# Rebuilt when the package, a lab or a pin changed since the last build.
+LITE_INPUTS := $(shell find src labs lite -type f -not -path '*/__pycache__/*' 2>/dev/null) \
+               scripts/lite.py scripts/student_edition.py pyproject.toml
+_build/html/lite/index.html: $(STAMP) $(LITE_INPUTS)
+	$(BIN)/python scripts/lite.py build
+
 # Every lab in headless Chromium from 127.0.0.1, network cut off (`make test` runs lab 10 only).
-lite-test: lite
+lite-test: _build/html/lite/index.html
 	PATTERNS_LITE_LABS=all $(BIN)/pytest tests/site/test_lite.py -q -p no:cacheprovider -k lab_runs_in_the_browser
 
 clean:
