@@ -31,6 +31,8 @@ book: $(STAMP)
 	$(JB) --all
 	$(BIN)/python scripts/lite.py build
 	@echo "The book: $(CURDIR)/_build/html/index.html"
+	@echo "Its 'Run in browser' buttons need the site served over HTTP, e.g.:"
+	@echo "  python3 -m http.server --bind 127.0.0.1 --directory _build/html 8000   (then http://127.0.0.1:8000/)"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --allow-root --notebook-dir=labs

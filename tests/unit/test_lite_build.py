@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -65,19 +66,25 @@ def test_verify_names_the_file_whose_hash_differs(tmp_path):
         lite.verify(path, sha(b"numpy"))
 
 
-def test_a_tampered_download_fails_the_build_with_a_message_naming_the_file(tmp_path):
+@pytest.mark.parametrize("npm", [True, False], ids=["npm", "no-npm"])
+def test_a_tampered_download_fails_the_build_with_a_message_naming_the_file(tmp_path, npm):
     """`make lite` runs scripts/lite.py: a cached download whose bytes changed stops it (exit 1)."""
     pins = lite.load_pins()
+    first = pins["pyodide" if npm else "pyodide_packages"]["file"]  # the first file each path checks
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / pins["pyodide"]["file"]).write_bytes(b"a tarball someone swapped")
+    (cache / first).write_bytes(b"a file someone swapped")
+    env = {"PATH": "/usr/bin:/bin", "PATTERNS_LITE_CACHE": str(cache)}
+    if not npm:
+        env["PATTERNS_LITE_NO_NPM"] = "1"
+    elif shutil.which("npm", path=env["PATH"]) is None:
+        pytest.skip("npm is not installed")
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "lite.py"), "fetch"],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={"PATH": "/usr/bin:/bin", "PATTERNS_LITE_CACHE": str(cache)},
+        capture_output=True, text=True, timeout=60, check=False, env=env,
     )
     assert result.returncode == 1
-    assert f"{pins['pyodide']['file']}: sha256" in result.stderr
+    assert f"{first}: sha256" in result.stderr
     assert "does not match" in result.stderr
 
 
