@@ -51,6 +51,7 @@ def main(argv: list[str]) -> int:
     ]
     for name, kernel_s, run_s, errors in rows:
         met = "met" if kernel_s <= KERNEL_GOAL_S and run_s <= LAB_GOAL_S else "**missed**"
+        met = met if errors == 0 else "(stopped at an error)"
         lines.append(f"| {name.removesuffix('.ipynb')} | {kernel_s:.1f} | {run_s:.1f} | {errors} | {met} |")
     if rows:
         kernels = sorted(r[1] for r in rows)

@@ -38,8 +38,16 @@ KERNEL_TIMEOUT_S = 180
 LAB_TIMEOUT_S = 300
 
 
+NOT_FOUND: list[str] = []  # every path the server answered 404, whoever asked (page, worker, service worker)
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm"}
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == 404:
+            NOT_FOUND.append(self.path)
+        super().send_error(code, message, explain)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
@@ -184,6 +192,7 @@ def run_lab(chromium: Any, base: str, name: str) -> LabRun:
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     offline = Offline(base)
     offline.watch(context)
+    seen_404 = len(NOT_FOUND)
     try:
         page = context.new_page()
         started = time.perf_counter()
@@ -192,6 +201,7 @@ def run_lab(chromium: Any, base: str, name: str) -> LabRun:
         kernel_s = time.perf_counter() - started
         page.set_default_timeout(LAB_TIMEOUT_S * 1000)
         result = page.evaluate(RUN_ALL_JS)
+        offline.missing += [f"404 {path}" for path in NOT_FOUND[seen_404:]]
         return LabRun(name, kernel_s, result["elapsed"] / 1000, result["cells"], offline)
     finally:
         context.close()
