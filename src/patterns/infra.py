@@ -36,6 +36,8 @@ __all__ = [
     "redis_errors",
     "REDIS_TIMEOUT_ENV",
     "DEFAULT_REDIS_TIMEOUT",
+    "describe_servers",
+    "show_servers",
 ]
 
 REDIS_URL_ENV = "PATTERNS_REDIS_URL"
@@ -221,3 +223,50 @@ def sqlite_db(path: str | os.PathLike[str] | None = None) -> Any:
     if path is None:
         return sqlite_utils.Database(memory=True)
     return sqlite_utils.Database(os.fspath(path))
+
+
+def describe_servers() -> str:
+    """One line saying where this process's Redis and Kafka are and its namespace on them.
+
+    Embedded engines: ``Servers: Redis embedded, Kafka embedded (in this process: nothing is
+    shared)``. Shared servers: ``Servers: Redis redis://ws07:***@10.0.0.5:7800/0, Kafka
+    10.0.0.5:7801; your namespace: ws07`` (the password masked). A configured Redis is connected to
+    and asked whether this namespace's keys are allowed, so a wrong address, password or namespace
+    fails here, in the setup cell, with a message that says which (``BackendUnavailable`` for an
+    unreachable server; ``PermissionError`` when the Redis user may not use the namespace's keys).
+    The line always starts with ``Servers: Redis `` (tests/nbval_sanitize.cfg normalises it, so a
+    lab prints the same on both kinds of engine).
+    """
+    from patterns.keys import namespace
+
+    url = redis_url()
+    bootstrap = kafka_bootstrap()
+    if not url and not bootstrap:
+        return "Servers: Redis embedded, Kafka embedded (in this process: nothing is shared)"
+    ns = namespace()
+    if url:
+        _check_namespace_allowed(redis_client(url), url, ns)
+    return f"Servers: Redis {mask_url(url) if url else 'embedded'}, Kafka {bootstrap or 'embedded'}; your namespace: {ns}"
+
+
+def _check_namespace_allowed(client: Any, url: str, ns: str) -> None:
+    """Raise ``PermissionError`` if the server's ACL denies this namespace's keys (a read-only probe)."""
+    import redis
+
+    denied = False
+    with redis_errors(url, "reach"):
+        try:
+            client.exists(f"{ns}:probe")
+        except redis.exceptions.NoPermissionError:
+            denied = True
+    if denied:  # raised outside redis_errors, which would take a PermissionError (an OSError) for a network error
+        raise PermissionError(
+            f"the Redis user in {mask_url(url)} may not use keys of namespace {ns!r}: set "
+            f"PATTERNS_NAMESPACE to the namespace on your workshop card"
+        )
+
+
+def show_servers() -> None:
+    """Print ``describe_servers()``: a lab's setup cell calls it once, so a learner sees which
+    servers the lab uses and, on shared ones, the namespace that keeps their keys apart."""
+    print(describe_servers())

@@ -1,10 +1,13 @@
 import time
+from pathlib import Path
 
 import pytest
 
 from patterns import infra
 from patterns.errors import BackendUnavailable
 from tests.helpers import closed_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_embedded_redis_is_fakeredis_with_lua(monkeypatch):
@@ -116,3 +119,32 @@ def test_timeout_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(infra.REDIS_URL_ENV, "redis://127.0.0.1:1/0")
     with pytest.raises(ValueError, match="PATTERNS_REDIS_TIMEOUT"):
         infra.redis_client()
+
+
+def test_show_servers_names_the_embedded_engines_or_the_shared_servers_and_namespace(monkeypatch, capsys):
+    import re
+
+    monkeypatch.delenv(infra.REDIS_URL_ENV, raising=False)
+    monkeypatch.delenv(infra.KAFKA_BOOTSTRAP_ENV, raising=False)
+    infra.show_servers()
+    embedded = capsys.readouterr().out
+    assert embedded == "Servers: Redis embedded, Kafka embedded (in this process: nothing is shared)\n"
+
+    # nbval compares labs run on either kind of engine: the sanitizer maps both lines to one
+    cfg = (ROOT / "tests" / "nbval_sanitize.cfg").read_text()
+    rules = re.findall(r"^regex: (.*)$\n^replace: (.*)$", cfg, flags=re.MULTILINE)
+
+    def sanitized(text):
+        for regex, replace in rules:
+            text = re.sub(regex, replace, text)
+        return text
+
+    monkeypatch.setenv("PATTERNS_NAMESPACE", "ws07")
+    monkeypatch.setattr(infra, "redis_url", lambda: "redis://ws07:s3cret@10.0.0.5:7800/0")
+    monkeypatch.setattr(infra, "kafka_bootstrap", lambda: "10.0.0.5:7801")
+    monkeypatch.setattr(infra, "redis_client", lambda url: None)
+    monkeypatch.setattr(infra, "_check_namespace_allowed", lambda client, url, ns: None)
+    shared = infra.describe_servers()
+    assert shared == "Servers: Redis redis://ws07:***@10.0.0.5:7800/0, Kafka 10.0.0.5:7801; your namespace: ws07"
+    assert "s3cret" not in shared
+    assert sanitized(shared + "\n") == sanitized(embedded)

@@ -8,10 +8,21 @@ a wrong answer, so a student edition keeps running past an unfinished exercise.
 
 from __future__ import annotations
 
+import dis
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["report", "Unanswered", "is_unanswered", "not_ready", "call_safely", "NOT_ANSWERED"]
+__all__ = [
+    "report",
+    "Unanswered",
+    "is_unanswered",
+    "is_stub",
+    "not_ready",
+    "call_safely",
+    "NOT_ANSWERED",
+    "NOT_WRITTEN",
+]
 
 
 class Unanswered(Exception):
@@ -19,8 +30,29 @@ class Unanswered(Exception):
 
 
 def is_unanswered(value: object) -> bool:
-    """True for ``...`` / None, the placeholders a student edition leaves in answers."""
-    return value is None or value is Ellipsis
+    """True for the placeholders a student edition leaves in answers: ``...``, None, and a function
+    whose body is still only ``raise NotImplementedError`` (see ``is_stub``)."""
+    return value is None or value is Ellipsis or is_stub(value)
+
+
+# The instructions a function compiles to when its body is only an optional docstring and
+# ``raise NotImplementedError`` or ``raise NotImplementedError("...")`` (CPython 3.11 to 3.13).
+_STUB_OPS = frozenset(
+    {"RESUME", "NOP", "CACHE", "LOAD_GLOBAL", "LOAD_CONST", "PUSH_NULL", "PRECALL", "CALL",
+     "KW_NAMES", "RAISE_VARARGS"}
+)
+
+
+def is_stub(value: object) -> bool:
+    """True for a function the student edition left unwritten: its body (after an optional
+    docstring) only raises ``NotImplementedError``. Read from the bytecode, so it needs no source
+    file and does not call the function; a body that does anything else is not a stub."""
+    if not isinstance(value, types.FunctionType):
+        return False
+    code = value.__code__
+    if code.co_names != ("NotImplementedError",):
+        return False
+    return all(instruction.opname in _STUB_OPS for instruction in dis.get_instructions(code))
 
 
 def report(title: str, problems: Iterable[str], success: str = "") -> bool:
@@ -36,6 +68,9 @@ def report(title: str, problems: Iterable[str], success: str = "") -> bool:
 
 
 NOT_ANSWERED = "not answered yet: replace the ... with your answer and run this cell again."
+NOT_WRITTEN = (
+    "not written yet: replace `raise NotImplementedError` with your code, run that cell, then this one."
+)
 
 
 def not_ready(title: str, answer: object, *, expect: object = None) -> bool:
@@ -44,7 +79,7 @@ def not_ready(title: str, answer: object, *, expect: object = None) -> bool:
     ``expect`` is None (any value), ``callable`` (a function), or a type or tuple of types.
     """
     if is_unanswered(answer):
-        report(title, [NOT_ANSWERED])
+        report(title, [NOT_WRITTEN if is_stub(answer) else NOT_ANSWERED])
         return True
     if expect is callable and not callable(answer):
         report(title, [f"expected a function, got {type(answer).__name__}."])
@@ -61,5 +96,7 @@ def call_safely(fn: Callable[..., Any], *args: Any) -> tuple[Any, str]:
     """Call the learner's code; a bug in it becomes feedback (an error message), never a crash."""
     try:
         return fn(*args), ""
+    except NotImplementedError:  # a stub left in the student edition (or a helper it calls)
+        return None, NOT_WRITTEN
     except Exception as exc:  # noqa: BLE001 - the learner's code may fail in any way; report it
         return None, f"calling it with {args!r} raised {type(exc).__name__}: {exc}"
