@@ -45,7 +45,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm"}
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        if code == 404:
+        if code == 404 and self.path != "/favicon.ico":  # the browser's own probe at the server root
             NOT_FOUND.append(self.path)
         super().send_error(code, message, explain)
 
@@ -85,7 +85,8 @@ class Offline:
 
         context.on("request", request)
         context.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
-        context.on("response", lambda r: r.status >= 400 and self.missing.append(f"{r.status} {r.url}"))
+        context.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico")
+                   and self.missing.append(f"{r.status} {r.url}"))
         context.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
 
 
