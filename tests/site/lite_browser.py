@@ -26,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 LITE = HTML / "lite"
+FAILURES = ROOT / "_build" / "lite-failures"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -38,7 +39,8 @@ KERNEL_TIMEOUT_S = 180
 LAB_TIMEOUT_S = 300
 
 
-NOT_FOUND: list[str] = []  # every path the server answered 404, whoever asked (page, worker, service worker)
+# every path a test server answered 404, by port, whoever asked (page, web worker, service worker)
+NOT_FOUND: dict[int, list[str]] = {}
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -46,7 +48,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         if code == 404 and self.path != "/favicon.ico":  # the browser's own probe at the server root
-            NOT_FOUND.append(self.path)
+            NOT_FOUND.setdefault(self.server.server_address[1], []).append(self.path)
         super().send_error(code, message, explain)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -118,19 +120,34 @@ async (timeoutMs) => {
   await panel.context.ready;
   await panel.sessionContext.ready;
   await until(() => panel.sessionContext.session && panel.sessionContext.session.kernel, 'a kernel');
-  await panel.sessionContext.session.kernel.requestKernelInfo();
+  // the kernel's connection can still be opening (a message sent then fails): wait, then ask it
+  // for its info, which it answers once Pyodide has started
+  const kernel = () => panel.sessionContext.session.kernel;
+  for (;;) {
+    await until(() => kernel().connectionStatus === 'connected', 'the kernel connection');
+    try {
+      await kernel().requestKernelInfo();
+      break;
+    } catch (err) {
+      if (!String(err).includes('not connected')) throw err;
+    }
+  }
+  await until(() => kernel().status === 'idle', 'an idle kernel');
   return performance.now() - t0;
 }
 """
 
 RUN_ALL_JS = """
-async () => {
+async (timeoutMs) => {
   const app = window.jupyterapp;
   const panel = app.shell.currentWidget;
   const t0 = performance.now();
   await app.commands.execute('notebook:run-all-cells');
   const kernel = panel.sessionContext.session.kernel;
-  while (kernel.status !== 'idle') await new Promise(r => setTimeout(r, 100));
+  while (kernel.status !== 'idle') {
+    if (performance.now() - t0 > timeoutMs) throw new Error('the lab was still running after ' + timeoutMs + ' ms');
+    await new Promise(r => setTimeout(r, 100));
+  }
   const elapsed = performance.now() - t0;
   const cells = panel.content.widgets.filter(c => c.model.type === 'code').map(c => ({
     source: c.model.sharedModel.getSource(),
@@ -189,23 +206,55 @@ class LabRun:
 
 
 def run_lab(chromium: Any, base: str, name: str) -> LabRun:
-    """Open ``name`` (e.g. ``10-rate-limiting.ipynb``) in JupyterLite, start its kernel, run all cells."""
+    """Open ``name`` (e.g. ``10-rate-limiting.ipynb``) in JupyterLite, start its kernel, run all cells.
+
+    On a failure the page's screenshot is saved to ``_build/lite-failures/`` and the error says where.
+    """
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     offline = Offline(base)
     offline.watch(context)
-    seen_404 = len(NOT_FOUND)
+    not_found = NOT_FOUND.setdefault(int(base.rsplit(":", 1)[1]), [])
+    seen_404 = len(not_found)
+    page = context.new_page()
     try:
-        page = context.new_page()
         started = time.perf_counter()
         page.goto(f"{base}/lite/lab/index.html?path={name}", timeout=KERNEL_TIMEOUT_S * 1000)
         page.evaluate(OPEN_JS, KERNEL_TIMEOUT_S * 1000)
         kernel_s = time.perf_counter() - started
         page.set_default_timeout(LAB_TIMEOUT_S * 1000)
-        result = page.evaluate(RUN_ALL_JS)
-        offline.missing += [f"404 {path}" for path in NOT_FOUND[seen_404:]]
+        result = page.evaluate(RUN_ALL_JS, LAB_TIMEOUT_S * 1000)
+        offline.missing += [f"404 {path}" for path in not_found[seen_404:]]
         return LabRun(name, kernel_s, result["elapsed"] / 1000, result["cells"], offline)
+    except Exception as exc:
+        shot = FAILURES / f"{name}.png"
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(shot))
+        raise RuntimeError(f"{name}: {exc} (screenshot: {shot}; console errors: {offline.console_errors})") from exc
     finally:
         context.close()
+
+
+def run_labs(names: list[str], workers: int = 1) -> dict[str, LabRun | str]:
+    """Run labs, ``workers`` at a time (each worker its own server, Playwright and Chromium);
+    a lab that could not be run maps to the error's text."""
+    results: dict[str, LabRun | str] = {}
+
+    def worker(share: list[str]) -> None:
+        with serve() as base, browser() as chromium:
+            for name in share:
+                try:
+                    results[name] = run_lab(chromium, base, name)
+                except Exception as exc:  # noqa: BLE001 - reported per lab by the caller
+                    results[name] = f"{type(exc).__name__}: {exc}"
+
+    shares = [names[i::workers] for i in range(max(1, workers))]
+    threads = [threading.Thread(target=worker, args=(share,)) for share in shares if share]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def lab_names() -> list[str]:

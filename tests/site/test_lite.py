@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from lite_browser import HTML, LITE, ROOT, browser, chosen_labs, lab_names, run_lab, serve
+from lite_browser import HTML, LITE, ROOT, browser, chosen_labs, lab_names, run_labs, serve
 
 from patterns.browser import SETUP_CELL
 
@@ -32,9 +33,9 @@ def site():
         yield base, chromium
 
 
-def record(run) -> None:
+def record(run, workers: int) -> None:
     times = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
-    times[run.name] = {"kernel_s": round(run.kernel_s, 1), "run_s": round(run.run_s, 1)}
+    times[run.name] = {"kernel_s": round(run.kernel_s, 1), "run_s": round(run.run_s, 1), "workers": workers}
     TIMES.write_text(json.dumps(times, indent=1, sort_keys=True))
 
 
@@ -67,13 +68,26 @@ def test_the_site_serves_the_student_edition_of_every_lab(tmp_path):
         assert not any(c.get("outputs") for c in code), f"{name}: outputs are cleared"
 
 
+@pytest.fixture(scope="module")
+def lab_runs():
+    """Every chosen lab, run once; ``PATTERNS_LITE_WORKERS`` at a time (default 2 when several: the
+    two cores each drive one browser)."""
+    assert (LITE / "index.html").is_file(), f"{LITE} missing: run `make lite` (or `make book`) first"
+    names = chosen_labs()
+    workers = int(os.environ.get("PATTERNS_LITE_WORKERS") or (2 if len(names) > 1 else 1))
+    runs = run_labs(names, workers)
+    for run in runs.values():
+        if not isinstance(run, str):
+            record(run, workers)
+    return runs
+
+
 @pytest.mark.slow
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1800)  # the first test also waits for the module's labs to run
 @pytest.mark.parametrize("name", chosen_labs())
-def test_lab_runs_in_the_browser_offline(site, name):
-    base, chromium = site
-    run = run_lab(chromium, base, name)
-    record(run)
+def test_lab_runs_in_the_browser_offline(lab_runs, name):
+    run = lab_runs[name]
+    assert not isinstance(run, str), run
     print(f"{name}: kernel ready in {run.kernel_s:.1f} s, all cells in {run.run_s:.1f} s")
     assert run.errors() == [], f"{name} in the browser:\n" + "\n".join(run.errors())
     checks = run.checker_outputs()
