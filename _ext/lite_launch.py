@@ -1,12 +1,13 @@
-"""A "Run in browser" button on every lab page and on the chapter page of each lab (local Sphinx extension).
+"""The "Run in browser" button on every lab page and on the chapter page of each lab (local Sphinx extension).
 
 The button opens the page's lab (student edition) in the in-browser edition of the labs, JupyterLite
-served from this same site (``make lite``, included in ``make book``): Python runs in the reader's browser
-through Pyodide, with nothing to install and no server. The link is relative, so the site works from any
-address and from a folder on disk served by any static server.
-
-``lite_launch_url`` (``_config.yml``) is the link's target relative to the site root, with ``{lab}`` for
-the lab's file stem; empty means no buttons.
+served from this same site (``make lite``, part of ``make book``): Python runs in the reader's browser
+through Pyodide, with nothing to install and no server. Its target is the website's setting
+``book_site_launch_url`` (``_config.yml``; ``{lab}`` is the lab's file stem, relative to the site root;
+empty means no buttons). On lab pages ``_ext/book_site.py`` puts the link in its "Run this lab yourself"
+box and this extension styles it as the button; on chapter pages this extension adds the same button
+under the title. Links are relative, so the site works from any address (served over HTTP: JupyterLite
+does not run from ``file://``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from docutils import nodes
 from sphinx.application import Sphinx
 
 ROOT = Path(__file__).resolve().parent.parent
+CLASSES = ["lite-launch", "sd-btn", "sd-btn-primary", "sd-btn-sm"]  # sphinx-design's button look
+TEXT = "Run in browser"
 
 
 def lab_of(docname: str) -> str | None:
-    """``labs/10-rate-limiting`` and ``chapters/10-rate-limiting`` -> ``10-rate-limiting`` (if the lab exists)."""
+    """``chapters/10-rate-limiting`` -> ``10-rate-limiting`` when that lab exists (likewise for labs/)."""
     folder, _, stem = docname.rpartition("/")
     if folder not in ("labs", "chapters"):
         return None
@@ -31,25 +34,26 @@ def lab_of(docname: str) -> str | None:
 
 def launch_button(docname: str, lab: str, url: str) -> nodes.paragraph:
     up = posixpath.relpath(".", posixpath.dirname(docname))
-    link = nodes.reference(
-        "", "▶ Run in browser", refuri=f"{up}/{url.format(lab=lab)}", internal=True,
-        classes=["lite-launch", "sd-btn", "sd-btn-primary", "sd-btn-sm"],  # sphinx-design's button look
-    )
-    para = nodes.paragraph(classes=["lite-launch-line"])
-    para += link
-    what = "this lab" if docname.startswith("labs/") else "this chapter's lab"
+    para = nodes.paragraph(classes=["launch-lab"])
+    para += nodes.reference("", f"▶ {TEXT}", refuri=f"{up}/{url.format(lab=lab)}", internal=True, classes=CLASSES)
     para += nodes.Text(
-        f" opens {what} in JupyterLite: Python runs in your browser, nothing to install, offline once "
-        "loaded (the first start takes a few seconds)."
+        " opens this chapter's lab in JupyterLite: Python runs in your browser, nothing to install "
+        "(the first start takes a few seconds)."
     )
     return para
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
-    url = app.config.lite_launch_url
+    url = app.config.book_site_launch_url
     docname = app.env.docname
     lab = lab_of(docname)
     if not url or lab is None:
+        return
+    target = url.format(lab=lab)
+    if docname.startswith("labs/"):  # book_site's box holds the link: make it the button
+        for ref in doctree.findall(nodes.reference):
+            if str(ref.get("refuri", "")).endswith(target):
+                ref["classes"] = [*ref.get("classes", []), *CLASSES]
         return
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None or not section.children or not isinstance(section[0], nodes.title):
@@ -58,6 +62,6 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_config_value("lite_launch_url", "", "env", [str])
-    app.connect("doctree-read", on_doctree_read)
+    # after book_site (priority 500), whose doctree-read handler adds the lab page's link
+    app.connect("doctree-read", on_doctree_read, priority=600)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,16 +2,21 @@
 
 Usage: python scripts/execute_labs.py [labs/NN-topic.ipynb ...]   (default: every lab)
 Each lab must run top to bottom in under 20 seconds; the time taken is printed.
+Explorers are saved in their static-site form (``PATTERNS_STATIC_EXPLORERS=1``, see
+``patterns.explorer``): figures drawn in advance for a grid of slider values, switched in the browser.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from patterns.explorer import STATIC_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_SECONDS = 20.0
@@ -31,6 +36,7 @@ def execute(path: Path) -> float:
 
 
 def main(argv: list[str]) -> int:
+    os.environ[STATIC_ENV] = "1"  # inherited by the kernels nbclient starts
     paths = [Path(a) for a in argv] or sorted((ROOT / "labs").glob("*.ipynb"))
     slow = []
     for path in paths:

@@ -1,8 +1,9 @@
 """Shared fixtures: backends for contract tests and a count of tests that ran on real servers.
 
-When ``PATTERNS_REDIS_URL`` / ``PATTERNS_KAFKA_BOOTSTRAP`` is set, the ``real`` parameter of the
-backend fixtures is included and those tests run; they never skip. An unreachable server fails the
-test with a message naming the address (``patterns.errors.BackendUnavailable``).
+When ``PATTERNS_REDIS_URL`` / ``PATTERNS_REDIS_CLUSTER_URL`` / ``PATTERNS_KAFKA_BOOTSTRAP`` is set,
+the ``redis`` / ``cluster`` / ``kafka`` parameter of the backend fixtures is included and those tests
+run; they never skip. An unreachable server fails the test with a message naming the address
+(``patterns.errors.BackendUnavailable``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import pytest
 from patterns import infra
 from patterns.clock import ManualClock
 
-REDIS_BACKENDS = ["fakeredis"] + (["redis"] if os.environ.get(infra.REDIS_URL_ENV) else [])
+REDIS_BACKENDS = (
+    ["fakeredis"]
+    + (["redis"] if os.environ.get(infra.REDIS_URL_ENV) else [])
+    + (["cluster"] if os.environ.get(infra.REDIS_CLUSTER_URL_ENV) else [])
+)
 KAFKA_BACKENDS = ["memory"] + (["kafka"] if os.environ.get(infra.KAFKA_BOOTSTRAP_ENV) else [])
 
 
@@ -28,11 +33,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = callspec.params if callspec else {}
         if params.get("redis_backend") == "redis":
             item.add_marker(pytest.mark.real_redis)
+        if params.get("redis_backend") == "cluster":
+            item.add_marker(pytest.mark.real_cluster)
         if params.get("broker_kind") == "kafka":
             item.add_marker(pytest.mark.real_kafka)
 
 
-_real_counts: dict[str, dict[str, int]] = {"real_redis": {}, "real_kafka": {}}
+_real_counts: dict[str, dict[str, int]] = {"real_redis": {}, "real_cluster": {}, "real_kafka": {}}
+_REAL_ENVS = (
+    ("real_redis", infra.REDIS_URL_ENV, "the real server"),
+    ("real_cluster", infra.REDIS_CLUSTER_URL_ENV, "the real Redis Cluster"),
+    ("real_kafka", infra.KAFKA_BOOTSTRAP_ENV, "the real server"),
+)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -46,13 +58,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     lines = []
-    for marker, env in (("real_redis", infra.REDIS_URL_ENV), ("real_kafka", infra.KAFKA_BOOTSTRAP_ENV)):
+    for marker, env, what in _REAL_ENVS:
         counts = _real_counts[marker]
         total = sum(counts.values())
         where = os.environ.get(env)
         if where:
             detail = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"
-            lines.append(f"{total} tests ran against the real server at {where} ({detail})")
+            lines.append(f"{total} tests ran against {what} at {infra.mask_url(where)} ({detail})")
         else:
             lines.append(f"{env} not set: real-server tests not collected (embedded backends only)")
     terminalreporter.write_sep("-", "real servers")
@@ -73,14 +85,21 @@ def unique() -> str:
 
 @pytest.fixture(params=REDIS_BACKENDS)
 def redis_backend(request: pytest.FixtureRequest, unique: str) -> Iterator[Any]:
-    """A Redis client: fakeredis (isolated), or the real server when PATTERNS_REDIS_URL is set."""
+    """A Redis client: fakeredis (isolated); the real server when PATTERNS_REDIS_URL is set; a
+    ``redis.cluster.RedisCluster`` when PATTERNS_REDIS_CLUSTER_URL is set. The same contract runs on
+    each and must make identical decisions."""
     if request.param == "fakeredis":
         yield infra.redis_client(url="", fresh=True)
         return
-    client = infra.redis_client(os.environ[infra.REDIS_URL_ENV])
+    if request.param == "cluster":
+        client = infra.redis_cluster_client()
+    else:
+        client = infra.redis_client(os.environ[infra.REDIS_URL_ENV])
     yield client
-    for key in client.scan_iter(match=f"*{unique}*", count=500):
+    for key in client.scan_iter(match=f"*{unique}*", count=500):  # a cluster scans every master
         client.delete(key)
+    if request.param == "cluster":
+        client.close()
 
 
 @pytest.fixture(params=KAFKA_BACKENDS)

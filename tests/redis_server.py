@@ -16,6 +16,7 @@ from types import TracebackType
 
 import pytest
 
+from patterns.sharding.slots import key_slot  # re-exported: tests check the package's keys with it
 from tests.helpers import LONG, closed_port
 
 __all__ = ["RedisServer", "RedisClusterServers", "redis_server_available", "key_slot"]
@@ -99,29 +100,6 @@ class RedisServer:
         self.stop()
 
 
-def _crc16_xmodem(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-            crc &= 0xFFFF
-    return crc
-
-
-def key_slot(key: str | bytes) -> int:
-    """The Redis Cluster slot of ``key``: CRC16/XMODEM mod 16384 of its hash tag (the text between
-    the first ``{`` and the next ``}``, if not empty) or of the whole key. Written from the cluster
-    specification, independently of the package, so tests can check the package's keys."""
-    data = key.encode() if isinstance(key, str) else key
-    start = data.find(b"{")
-    if start != -1:
-        end = data.find(b"}", start + 1)
-        if end > start + 1:
-            data = data[start + 1 : end]
-    return _crc16_xmodem(data) % 16384
-
-
 def _free(port: int) -> bool:
     import socket
 
@@ -134,14 +112,22 @@ def _free(port: int) -> bool:
 
 
 class RedisClusterServers:
-    """Three ``redis-server --cluster-enabled yes`` masters (no replicas) on loopback, joined with
-    ``redis-cli --cluster create``, in ``directory``; stopped by pid. Ports come from ``ports``
-    (each with its cluster bus port, +10000, free too)."""
+    """``masters`` ``redis-server --cluster-enabled yes`` masters, each with ``replicas`` replicas, on
+    loopback, joined with ``redis-cli --cluster create``, in ``directory``; stopped by pid. Ports come
+    from ``ports`` (each with its cluster bus port, +10000, free too). Ready when every node reports
+    ``cluster_state:ok``, knows every replica, and every replica's link to its master is up.
 
-    def __init__(self, directory: Path, ports: range = range(7200, 7300)) -> None:
-        chosen = [p for p in ports if _free(p) and _free(p + 10000)][:3]
-        if len(chosen) < 3:
-            pytest.fail(f"no three free ports (and bus ports) in {ports}")
+    ``node_timeout_ms`` is how long a master may be unreachable before its replica takes over.
+    """
+
+    def __init__(self, directory: Path, ports: range = range(7200, 7300), *, masters: int = 3,
+                 replicas: int = 0, node_timeout_ms: int = 2000) -> None:
+        total = masters * (1 + replicas)
+        chosen = [p for p in ports if _free(p) and _free(p + 10000)][:total]
+        if len(chosen) < total:
+            pytest.fail(f"no {total} free ports (and bus ports) in {ports}")
+        self.replicas = replicas
+        self.node_timeout_ms = node_timeout_ms
         self.nodes = []
         for port in chosen:
             node = RedisServer(directory / str(port))
@@ -152,23 +138,51 @@ class RedisClusterServers:
     def url(self) -> str:
         return self.nodes[0].url
 
+    @property
+    def cluster_url(self) -> str:
+        """``redis+cluster://`` URL for ``patterns.infra.redis_client`` / ``redis_cluster_client``."""
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
+
+    def node(self, port: int) -> RedisServer:
+        return next(n for n in self.nodes if n.port == port)
+
+    def _cli(self, port: int, *args: str) -> str:
+        return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True,
+                              check=False).stdout
+
+    def _ready(self) -> bool:
+        for node in self.nodes:
+            if node.process is None:
+                continue
+            if "cluster_state:ok" not in self._cli(node.port, "cluster", "info"):
+                return False
+            roles = [line.split()[2] for line in self._cli(node.port, "cluster", "nodes").splitlines() if line]
+            if sum("slave" in r for r in roles) != len(self.nodes) - len(self.nodes) // (1 + self.replicas):
+                return False
+            info = self._cli(node.port, "info", "replication")
+            if "role:slave" in info and "master_link_status:up" not in info:
+                return False
+        return True
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 6 * LONG
+        while time.monotonic() < deadline:
+            if self._ready():
+                return
+            time.sleep(0.1)
+        pytest.fail("the cluster did not become ready (cluster_state:ok, replicas in sync)")
+
     def __enter__(self) -> RedisClusterServers:
         try:
             for node in self.nodes:
                 node.extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                              "--cluster-node-timeout", "2000"]
+                              "--cluster-node-timeout", str(self.node_timeout_ms),
+                              "--repl-diskless-sync-delay", "0"]
                 node.start()
             addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
-            subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0",
-                            "--cluster-yes"], capture_output=True, check=True, timeout=30)
-            deadline = time.monotonic() + 3 * LONG
-            while time.monotonic() < deadline:
-                states = [subprocess.run(["redis-cli", "-p", str(n.port), "cluster", "info"], capture_output=True,
-                                         text=True, check=False).stdout for n in self.nodes]
-                if all("cluster_state:ok" in s for s in states):
-                    return self
-                time.sleep(0.1)
-            pytest.fail("the cluster did not reach cluster_state:ok")
+            subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas",
+                            str(self.replicas), "--cluster-yes"], capture_output=True, check=True, timeout=30)
+            self.wait_ready()
         except BaseException:
             self.__exit__(None, None, None)
             raise

@@ -4,7 +4,11 @@ Labs and tests call these functions instead of constructing clients themselves, 
 variable switches a whole workshop from the embedded engines to shared servers:
 
 * ``PATTERNS_REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/0``): ``redis_client()`` connects there;
-  unset, it returns a fakeredis client with Lua scripting, in-process.
+  unset, it returns a fakeredis client with Lua scripting, in-process. A ``redis+cluster://host:port``
+  URL gives a ``redis.cluster.RedisCluster`` client that discovers the cluster from that node.
+* ``PATTERNS_REDIS_CLUSTER_URL`` (e.g. ``redis+cluster://127.0.0.1:7101``): a Redis Cluster for the
+  contract tests and the sharding labs; ``redis_cluster_client()`` connects there. Unset, those labs
+  run their embedded simulation of a cluster.
 * ``PATTERNS_KAFKA_BOOTSTRAP`` (e.g. ``127.0.0.1:9092``): ``kafka_bootstrap()`` returns it; unset,
   labs use the in-process broker.
 * SQLite is the real engine for databases: ``sqlite_db(path)``.
@@ -12,6 +16,7 @@ variable switches a whole workshop from the embedded engines to shared servers:
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Iterator
@@ -23,9 +28,13 @@ from patterns.errors import BackendUnavailable
 
 __all__ = [
     "REDIS_URL_ENV",
+    "REDIS_CLUSTER_URL_ENV",
     "KAFKA_BOOTSTRAP_ENV",
     "redis_url",
     "redis_client",
+    "redis_cluster_url",
+    "redis_cluster_client",
+    "is_cluster_client",
     "is_redis_client",
     "require_redis_client",
     "backend_name",
@@ -41,6 +50,8 @@ __all__ = [
 ]
 
 REDIS_URL_ENV = "PATTERNS_REDIS_URL"
+REDIS_CLUSTER_URL_ENV = "PATTERNS_REDIS_CLUSTER_URL"
+CLUSTER_SCHEME = "redis+cluster"
 KAFKA_BOOTSTRAP_ENV = "PATTERNS_KAFKA_BOOTSTRAP"
 REDIS_TIMEOUT_ENV = "PATTERNS_REDIS_TIMEOUT"
 #: Seconds a Redis connect or reply may take before the call fails with ``BackendUnavailable``: a
@@ -63,10 +74,13 @@ def redis_client(url: str | None = None, *, fresh: bool = False, timeout: float 
     the same data, as they would on a real Redis. ``fresh=True`` gives an isolated embedded server.
     A configured server that does not answer within ``timeout`` seconds (default
     ``PATTERNS_REDIS_TIMEOUT`` or 0.25 s), or that does not speak Redis, raises
-    ``BackendUnavailable``; the message shows the URL with its password masked.
+    ``BackendUnavailable``; the message shows the URL with its password masked. A
+    ``redis+cluster://`` URL gives a ``redis.cluster.RedisCluster`` (see ``redis_cluster_client``).
     """
     url = url if url is not None else redis_url()
     if url:
+        if urlparse(url).scheme == CLUSTER_SCHEME:
+            return _real_cluster(url, _timeout(timeout))
         return _real_redis(url, _timeout(timeout))
     import fakeredis
 
@@ -76,6 +90,27 @@ def redis_client(url: str | None = None, *, fresh: bool = False, timeout: float 
     if _fake_server is None:
         _fake_server = fakeredis.FakeServer()
     return fakeredis.FakeRedis(server=_fake_server)
+
+
+def redis_cluster_url() -> str | None:
+    """The configured Redis Cluster URL (``PATTERNS_REDIS_CLUSTER_URL``), or None: labs then simulate."""
+    return os.environ.get(REDIS_CLUSTER_URL_ENV) or None
+
+
+def redis_cluster_client(url: str | None = None, *, timeout: float | None = None) -> Any:
+    """A ``redis.cluster.RedisCluster`` client for the cluster at ``url`` or ``PATTERNS_REDIS_CLUSTER_URL``.
+
+    ``url`` is ``redis+cluster://host:port`` or ``redis://host:port`` (any one node: the client
+    discovers the others and the slot map from it). Same rules as ``redis_client``: ``timeout``
+    seconds per connect or reply, no hidden retries of a failed command (MOVED and ASK redirections
+    are still followed: they are the cluster's protocol, not failures), ``BackendUnavailable`` with
+    the password masked when no node answers or the node is not in cluster mode. No URL configured
+    is a ``ValueError``: there is no embedded cluster client (labs use a simulation instead).
+    """
+    url = url if url is not None else redis_cluster_url()
+    if not url:
+        raise ValueError(f"no Redis Cluster configured: pass url= or set {REDIS_CLUSTER_URL_ENV}")
+    return _real_cluster(url, _timeout(timeout))
 
 
 def _timeout(timeout: float | None) -> float:
@@ -139,21 +174,62 @@ def _real_redis(url: str, timeout: float) -> Any:
     return client
 
 
+def _real_cluster(url: str, timeout: float) -> Any:
+    from redis.backoff import NoBackoff
+    from redis.cluster import RedisCluster
+    from redis.exceptions import RedisClusterException
+    from redis.retry import Retry
+
+    parsed = urlparse(url)
+    if parsed.scheme not in (CLUSTER_SCHEME, "redis", "rediss"):
+        raise ValueError(f"a Redis Cluster URL must be redis+cluster://host:port, got {mask_url(url)!r}")
+    if parsed.path.strip("/") not in ("", "0"):
+        raise ValueError(f"a Redis Cluster has only database 0, got {mask_url(url)!r}")
+    plain = parsed._replace(scheme="redis" if parsed.scheme == CLUSTER_SCHEME else parsed.scheme, path="")
+    with redis_errors(url, "connect to"):
+        try:
+            client = RedisCluster.from_url(
+                plain.geturl(),
+                socket_connect_timeout=timeout,
+                socket_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+        except RedisClusterException as exc:
+            # No node answered, or the node is a plain Redis ("Cluster mode is not enabled").
+            detail = _scrub(str(exc), url)
+            raise BackendUnavailable(
+                f"could not connect to the Redis Cluster at {mask_url(url)}: {detail}"
+            ) from None
+        client.ping()
+    return client
+
+
+@functools.cache
+def _unavailable_errors() -> tuple[type[BaseException], ...]:
+    """redis-py's "no server can serve this now" errors, the cluster's included (a cluster that is
+    down or has no node for a slot during a failover; some of these exist only in newer redis-py)."""
+    from redis import exceptions as rex
+
+    names = ("ConnectionError", "TimeoutError", "InvalidResponse", "BusyLoadingError", "ClusterDownError",
+             "TryAgainError", "SlotNotCoveredError", "RedisClusterUnreachableError")
+    return (*(getattr(rex, name) for name in names if hasattr(rex, name)), OSError)
+
+
 @contextmanager
 def redis_errors(url: str | None = None, action: str = "reach") -> Iterator[None]:
     """Turn "the server is not there / not answering / not Redis" into ``BackendUnavailable``.
 
-    Connection refused, a timeout, a reply that is not RESP (a web server on the port), and a server
-    still loading its data all mean the same to a caller: the backend is unavailable now. Other
-    Redis errors (a wrong type, a script error, NOPERM) are bugs or configuration and pass through.
+    Connection refused, a timeout, a reply that is not RESP (a web server on the port), a server
+    still loading its data, and a cluster that is down or has no node for a slot (during a
+    failover) all mean the same to a caller: the backend is unavailable now. Other Redis errors (a
+    wrong type, a script error, NOPERM, CROSSSLOT) are bugs or configuration and pass through.
     The message never contains the password.
     """
     import redis
 
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.InvalidResponse,
-            redis.exceptions.BusyLoadingError, OSError) as exc:
+    except _unavailable_errors() as exc:
         where = f"Redis at {mask_url(url)}" if url else "Redis"
         detail = _scrub(str(exc), url) if url else str(exc)
         raise BackendUnavailable(f"could not {action} {where}: {type(exc).__name__}: {detail}") from None
@@ -185,8 +261,17 @@ def require_redis_client(client: object, name: str = "client") -> Any:
     return client
 
 
+def is_cluster_client(obj: object) -> bool:
+    """True for a ``redis.cluster.RedisCluster`` client."""
+    from redis.cluster import RedisCluster
+
+    return isinstance(obj, RedisCluster)
+
+
 def backend_name(client: object) -> str:
-    """'fakeredis' or 'redis' (for labels in labs and test ids)."""
+    """'fakeredis', 'redis' or 'cluster' (for labels in labs and test ids)."""
+    if is_cluster_client(client):
+        return "cluster"
     return "fakeredis" if type(client).__module__.startswith("fakeredis") else "redis"
 
 

@@ -13,15 +13,36 @@ queries, and ``reshard(new_router)`` moves exactly the keys whose owner changed:
 migration whose plan and progress are kept in a migration log on disk
 (``begin_reshard`` / ``migrate``), so a crash at any point loses nothing and reopening finishes it.
 Every router describes itself with ``spec()``; ``router_from_spec`` rebuilds it.
+
+Redis Cluster: ``key_slot(key)`` (CRC16 mod 16,384 with ``{hash tags}``), ``SlotRouter`` (slots split
+like ``redis-cli --cluster create``), ``LiveCluster`` / ``SimulatedCluster`` (the MOVED/ASK protocol
+on a real cluster or in memory), ``SlotClient`` (follows redirections and counts them),
+``migrate_slot`` / ``migration_experiment`` (a slot migration under writes) and ``keys_per_master``.
 """
 
 from patterns.sharding.base import HashRouter, Router, load, moved_fraction, owners
+from patterns.sharding.cluster import (
+    ClusterError,
+    LiveCluster,
+    Redirect,
+    SimulatedCluster,
+    SlotClient,
+    open_cluster,
+)
 from patterns.sharding.hashing import Key, hash_keys, stable_hash64
 from patterns.sharding.jump import jump_hash, jump_hash_array
 from patterns.sharding.migration import router_from_spec
 from patterns.sharding.rendezvous import Rendezvous
 from patterns.sharding.ring import ConsistentHashRing
 from patterns.sharding.routers import JumpRouter, ModuloRouter, RangeRouter
+from patterns.sharding.slot_migration import (
+    MigrationReport,
+    keys_per_master,
+    migrate_slot,
+    migration_experiment,
+    move_slots_back,
+)
+from patterns.sharding.slots import SLOTS, SlotRouter, crc16, hash_tag, key_slot, slot_ranges
 from patterns.sharding.store import QueryResult, ReshardReport, ShardedStore
 
 __all__ = [
@@ -44,4 +65,21 @@ __all__ = [
     "ShardedStore",
     "QueryResult",
     "ReshardReport",
+    "SLOTS",
+    "crc16",
+    "hash_tag",
+    "key_slot",
+    "slot_ranges",
+    "SlotRouter",
+    "Redirect",
+    "ClusterError",
+    "SimulatedCluster",
+    "LiveCluster",
+    "SlotClient",
+    "open_cluster",
+    "MigrationReport",
+    "migrate_slot",
+    "move_slots_back",
+    "migration_experiment",
+    "keys_per_master",
 ]
