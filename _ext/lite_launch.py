@@ -21,7 +21,7 @@ from sphinx.application import Sphinx
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ["lite-launch", "sd-btn", "sd-btn-primary", "sd-btn-sm"]  # sphinx-design's button look
-TEXT = "Run in browser"
+TEXT = "Run this chapter's lab in your browser"
 
 
 def lab_of(docname: str) -> str | None:
@@ -35,10 +35,10 @@ def lab_of(docname: str) -> str | None:
 def launch_button(docname: str, lab: str, url: str) -> nodes.paragraph:
     up = posixpath.relpath(".", posixpath.dirname(docname))
     para = nodes.paragraph(classes=["launch-lab"])
-    para += nodes.reference("", f"▶ {TEXT}", refuri=f"{up}/{url.format(lab=lab)}", internal=True, classes=CLASSES)
+    para += nodes.reference("", TEXT, refuri=f"{up}/{url.format(lab=lab)}", internal=True, classes=CLASSES)
     para += nodes.Text(
-        " opens this chapter's lab in JupyterLite: Python runs in your browser, nothing to install "
-        "(the first start takes a few seconds)."
+        " Python runs in your browser through JupyterLite: nothing to install, no server; the first "
+        "start takes a few seconds."
     )
     return para
 
