@@ -1,18 +1,36 @@
-"""Speed of patterns.ratelimit (memory) against the peer libraries, side by side in one run.
+"""Speed of patterns.ratelimit next to the peer libraries, like with like, in one run.
 
-    .venv/bin/python benchmarks/bench_ratelimit.py            # about two minutes
-    .venv/bin/python benchmarks/bench_ratelimit.py --quick    # a smoke run
+    .venv/bin/python benchmarks/bench_ratelimit.py             # about five minutes
+    .venv/bin/python benchmarks/bench_ratelimit.py --quick     # a smoke run
+    .venv/bin/python benchmarks/bench_ratelimit.py --redis-url redis://127.0.0.1:6379/0
 
-Compares, per call of one key, on the allowed path (quota never runs out) and the denied path
-(quota exhausted), each pair timed in alternation so both see the same machine noise:
+Three tables, every figure the median (and range) of ``--runs`` interleaved runs: in each run the
+two contenders of a row are measured back to back, the order alternating between runs, so both see
+the same machine noise. Ratio = theirs / ours: above 1, ours is faster.
 
-* FixedWindow vs limits FixedWindowRateLimiter, SlidingWindowLog vs limits MovingWindowRateLimiter,
-  SlidingWindowCounter vs limits SlidingWindowCounterRateLimiter (all with limits' MemoryStorage);
-* GCRA, TokenBucket, SlidingWindowLog vs pyrate-limiter's GCRA / TokenBucket / in-memory log;
-* the sliding log's cost per call as its log holds 10, 1,000 and 100,000 entries.
+1. In memory, one key, allowed path (quota never runs out) and denied path (quota used up), with the
+   default clock and with a ``ManualClock``:
+   * FixedWindow / SlidingWindowLog / SlidingWindowCounter vs ``limits`` (MemoryStorage);
+   * GCRA / TokenBucket / SlidingWindowLog vs ``pyrate-limiter``. With the ManualClock row,
+     pyrate-limiter reads the same ManualClock through its own clock interface (like with like);
+     ``limits`` cannot take a clock and always reads ``time.time``.
+   ``limits`` answers ``hit()`` with a bool; ours always returns a full ``Decision`` (remaining,
+   retry_after, reset_after). So each ``limits`` pair is measured in both shapes: "bool" (their
+   ``hit``) and "full" (their ``hit`` + ``get_window_stats``, the call that gives remaining and
+   reset). pyrate-limiter's ``try_acquire`` only returns a bool.
+   Timer: CPU time of the calling thread (``time.thread_time``): neither time spent preempted by
+   other processes nor ``limits``' background expiry thread is charged to anyone.
+2. The sliding log as the window fills: both logs start with N entries (real clocks, a period long
+   enough that nothing expires) and grow by the same number of calls; nobody's clock is advanced.
+3. Redis: each limiter against its ``limits`` counterpart on one private ``redis-server`` (started
+   here on a free port unless ``--redis-url`` is given): server time per decision from
+   ``INFO commandstats`` (``usec`` of the commands the client sent, divided by decisions: script
+   calls made inside a script are included in the script's time, not counted twice) and decisions
+   per second on one connection (wall time). Ours with the server's clock (the default) and with a
+   client clock (``WallClock``). The buckets have no ``limits`` counterpart: they are compared
+   with ``limits``' cheapest strategy, the fixed window.
 
-Targets (issue 2): >= 2x limits for each equivalent, GCRA >= 4x pyrate-limiter, the sliding log
-flat as the window fills. Ratios > 1 mean ours is faster. Prints a Markdown table.
+Prints Markdown.
 """
 
 from __future__ import annotations
@@ -21,15 +39,25 @@ import argparse
 import gc
 import os
 import platform
+import shutil
+import socket
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import timeit
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
+from importlib.metadata import version
 from typing import Any
 
+import redis
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import (
     FixedWindowRateLimiter,
     MovingWindowRateLimiter,
@@ -38,63 +66,118 @@ from limits.strategies import (
 from pyrate_limiter import GCRA as PyrateGCRA
 from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate, StateBucket
 from pyrate_limiter import TokenBucket as PyrateTokenBucket
+from pyrate_limiter.clocks import AbstractClock
 
-from patterns.clock import ManualClock
-from patterns.ratelimit import GCRA, FixedWindow, SlidingWindowCounter, SlidingWindowLog, TokenBucket
+from patterns.clock import ManualClock, WallClock
+from patterns.ratelimit import (
+    GCRA,
+    FixedWindow,
+    LeakyBucket,
+    SlidingWindowCounter,
+    SlidingWindowLog,
+    TokenBucket,
+)
 
 BIG = 10**9  # a quota the benchmark never exhausts (allowed path)
+Call = Callable[[], Any]
+Factory = Callable[[], Call]  # builds a fresh limiter (outside the timing) and returns one call
 
 
-def per_call_us(fn: Callable[[], Any], number: int) -> float:
-    """CPU microseconds per call: process time, so a busy shared machine (other programs) does
-    not count, while every thread of the process does (limits' background expiry thread too)."""
-    return timeit.timeit(fn, number=number, timer=time.process_time) / number * 1e6
+# -- timing ------------------------------------------------------------------------------------
+def cpu_us_per_call(call: Call, number: int) -> float:
+    """CPU microseconds of this thread per call (no other thread, no time spent preempted)."""
+    gc.collect()
+    start = time.thread_time()
+    for _ in range(number):
+        call()
+    return (time.thread_time() - start) / number * 1e6
 
 
-def race(
-    ours: Callable[[], Callable[[], Any]], theirs: Callable[[], Callable[[], Any]], number: int, repeat: int
-):
-    """Best-of-``repeat`` microseconds per call for each side, alternating sides every repeat.
-    Each factory builds a fresh limiter (and primes it) so both start from the same state."""
-    best_ours = best_theirs = float("inf")
-    for _ in range(repeat):
-        gc.collect()
-        best_ours = min(best_ours, per_call_us(ours(), number))
-        gc.collect()
-        best_theirs = min(best_theirs, per_call_us(theirs(), number))
-    return best_ours, best_theirs
+@dataclass
+class Row:
+    label: str
+    ours: list[float]
+    theirs: list[float]
+    target: float | None = None
+
+    @property
+    def ratios(self) -> list[float]:  # paired: each run's two figures were measured back to back
+        return [t / o for o, t in zip(self.ours, self.theirs, strict=True)]
+
+    def verdict(self) -> str:
+        if self.target is None:
+            return ""
+        met = sum(r >= self.target for r in self.ratios)
+        return f">= {self.target:g}x: met in {met} of {len(self.ratios)} runs"
 
 
-def ours(
-    cls: type, limit: int, period: float = 60.0, denied: bool = False
-) -> Callable[[], Callable[[], Any]]:
-    def factory() -> Callable[[], Any]:
-        lim = cls(limit, period)
-        if denied:
-            while lim.allow("k").allowed:
-                pass
+def race(label: str, ours: Factory, theirs: Factory, runs: int, number: int, target: float | None = None) -> Row:
+    row = Row(label, [], [], target)
+    for run in range(runs):
+        pair = [(row.ours, ours), (row.theirs, theirs)]
+        for results, factory in pair if run % 2 == 0 else reversed(pair):
+            results.append(cpu_us_per_call(factory(), number))
+    return row
+
+
+def fmt(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def print_rows(rows: list[Row], unit: str = "us") -> None:
+    print(f"| comparison | ours ({unit}) | theirs ({unit}) | ratio, median (range) | target |")
+    print("|---|---:|---:|---:|---|")
+    for row in rows:
+        ratios = row.ratios
+        print(
+            f"| {row.label} | {fmt(row.ours)} | {fmt(row.theirs)} | "
+            f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | {row.verdict()} |"
+        )
+
+
+# -- 1. in memory ------------------------------------------------------------------------------
+class PyrateManualClock(AbstractClock):
+    """pyrate-limiter's clock interface (integer milliseconds) reading one of our ManualClocks."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+
+    def now(self) -> int:
+        return round(self.clock.now() * 1000)
+
+
+def ours(cls: type, denied: bool, manual: bool) -> Factory:
+    def factory() -> Call:
+        kwargs = {"clock": ManualClock(1_000.0)} if manual else {}
+        lim = cls(1, 3600.0, **kwargs) if denied else cls(BIG, 60.0, **kwargs)
+        while denied and lim.allow("k").allowed:
+            pass
         return lambda: lim.allow("k")
 
     return factory
 
 
-def limits_(strategy: type, denied: bool = False) -> Callable[[], Callable[[], Any]]:
-    def factory() -> Callable[[], Any]:
+def limits_memory(strategy: type, denied: bool, full: bool) -> Factory:
+    def factory() -> Call:
         limiter = strategy(MemoryStorage())
         item = RateLimitItemPerHour(1) if denied else RateLimitItemPerMinute(BIG)
         limiter.hit(item, "k")
+        if full:  # the same information as a Decision: allowed, remaining and reset time
+            return lambda: (limiter.hit(item, "k"), limiter.get_window_stats(item, "k"))
         return lambda: limiter.hit(item, "k")
 
     return factory
 
 
-def pyrate(kind: str, denied: bool = False) -> Callable[[], Callable[[], Any]]:
-    def factory() -> Callable[[], Any]:
+def pyrate(kind: str, denied: bool, manual: bool) -> Factory:
+    def factory() -> Call:
         rates = [Rate(1, Duration.HOUR)] if denied else [Rate(BIG, Duration.MINUTE)]
+        clock = PyrateManualClock(ManualClock(1_000.0)) if manual else None
         if kind == "log":
-            bucket: Any = InMemoryBucket(rates)
+            bucket: Any = InMemoryBucket(rates)  # a log bucket: the clock is the limiter's
         else:
-            bucket = StateBucket(rates, algorithm=PyrateGCRA() if kind == "gcra" else PyrateTokenBucket())
+            algorithm = PyrateGCRA() if kind == "gcra" else PyrateTokenBucket()
+            bucket = StateBucket(rates, algorithm=algorithm, clock=clock)
         limiter = Limiter(bucket)
         limiter.try_acquire("k", blocking=False)
         return lambda: limiter.try_acquire("k", blocking=False)
@@ -102,107 +185,237 @@ def pyrate(kind: str, denied: bool = False) -> Callable[[], Callable[[], Any]]:
     return factory
 
 
-PAIRS = [
-    # (label, ours, theirs, target ratio or None)
-    ("FixedWindow vs limits FixedWindow", FixedWindow, ("limits", FixedWindowRateLimiter), 2.0),
-    ("SlidingWindowLog vs limits MovingWindow", SlidingWindowLog, ("limits", MovingWindowRateLimiter), 2.0),
-    (
-        "SlidingWindowCounter vs limits SlidingWindowCounter",
-        SlidingWindowCounter,
-        ("limits", SlidingWindowCounterRateLimiter),
-        2.0,
-    ),
-    ("GCRA vs pyrate-limiter GCRA", GCRA, ("pyrate", "gcra"), 4.0),
-    ("TokenBucket vs pyrate-limiter TokenBucket", TokenBucket, ("pyrate", "tb"), None),
-    ("SlidingWindowLog vs pyrate-limiter InMemoryBucket (log)", SlidingWindowLog, ("pyrate", "log"), None),
+LIMITS_PAIRS = [  # (ours, limits strategy, target ratio by path)
+    (FixedWindow, FixedWindowRateLimiter, {"allowed": 2.0, "denied": 2.0}),
+    (SlidingWindowLog, MovingWindowRateLimiter, {"allowed": 2.0, "denied": 2.3}),
+    (SlidingWindowCounter, SlidingWindowCounterRateLimiter, {"allowed": 2.0, "denied": 2.0}),
+]
+PYRATE_PAIRS = [
+    (GCRA, "gcra", 4.5),
+    (TokenBucket, "token bucket", None),
+    (SlidingWindowLog, "log", None),
 ]
 
 
-def compare(number: int, repeat: int) -> list[tuple[str, str, float, float, float | None]]:
+def memory_rows(runs: int, number: int) -> list[Row]:
     rows = []
-    for label, cls, (lib, what), target in PAIRS:
-        for path in ("allowed", "denied"):
-            denied = path == "denied"
-            mine = ours(cls, 1 if denied else BIG, 3600.0 if denied else 60.0, denied)
-            theirs = limits_(what, denied) if lib == "limits" else pyrate(what, denied)
-            us_ours, us_theirs = race(mine, theirs, number, repeat)
-            rows.append((label, path, us_ours, us_theirs, target))
+    for path in ("allowed", "denied"):
+        denied = path == "denied"
+        for manual in (False, True):
+            clock = "ManualClock" if manual else "default clock"
+            for cls, strategy, targets in LIMITS_PAIRS:
+                for full in (False, True):
+                    shape = "full answer" if full else "bool"
+                    label = f"{cls.__name__} vs limits {strategy.__name__.replace('RateLimiter', '')}, {path}, {clock}, {shape}"
+                    target = None if full else targets[path]
+                    rows.append(race(label, ours(cls, denied, manual), limits_memory(strategy, denied, full),
+                                     runs, number, target))
+            for cls, kind, target in PYRATE_PAIRS:
+                if kind == "log" and manual:
+                    continue  # pyrate's log bucket takes no clock of its own
+                label = f"{cls.__name__} vs pyrate-limiter {kind}, {path}, {clock}"
+                rows.append(race(label, ours(cls, denied, manual), pyrate(kind, denied, manual), runs, number, target))
     return rows
 
 
-def prefilled_log(entries: int) -> Callable[[], Any]:
-    """A sliding log holding ``entries`` admissions, kept at that size: every call is admitted,
-    adds one entry and expires the oldest (the clock moves one entry-spacing per call)."""
-    clock = ManualClock()
-    period = 60.0
-    spacing = period / entries
-    lim = SlidingWindowLog(BIG, period, clock=clock)
+# -- 2. the sliding log as it fills ----------------------------------------------------------
+def filled_log(entries: int) -> Call:
+    lim = SlidingWindowLog(BIG, 3600.0)  # real clock; nothing expires during the measurement
     for _ in range(entries):
         lim.allow("k")
-        clock.advance(spacing)
-
-    def call() -> Any:
-        clock.advance(spacing)
-        return lim.allow("k")
-
-    return call
+    return lambda: lim.allow("k")
 
 
-def prefilled_moving_window(entries: int) -> Callable[[], Any]:
-    """limits' moving window with ``entries`` events already in the window (real time)."""
+def filled_moving_window(entries: int) -> Call:
     limiter = MovingWindowRateLimiter(MemoryStorage())
-    item = RateLimitItemPerMinute(BIG)
+    item = RateLimitItemPerHour(BIG)
     for _ in range(entries):
         limiter.hit(item, "k")
     return lambda: limiter.hit(item, "k")
 
 
-def fill_levels(number: int, repeat: int) -> list[tuple[int, float, float]]:
+def fill_rows(runs: int, number: int) -> list[Row]:
     rows = []
-    for entries in (10, 1_000, 100_000):
-        us_ours, us_theirs = race(
-            lambda e=entries: prefilled_log(e), lambda e=entries: prefilled_moving_window(e), number, repeat
-        )
-        rows.append((entries, us_ours, us_theirs))
+    for entries in (1_000, 10_000, 100_000):
+        if entries >= 100_000:  # filling is slow for limits (a front insert per hit): fill once,
+            built = (filled_log(entries), filled_moving_window(entries))  # both grow by runs x number
+            row = race(f"{entries:,} entries", lambda b=built: b[0], lambda b=built: b[1], runs, number)
+        else:
+            row = race(f"{entries:,} entries", lambda e=entries: filled_log(e),
+                       lambda e=entries: filled_moving_window(e), runs, number)
+        rows.append(row)
     return rows
 
 
+# -- 3. Redis ----------------------------------------------------------------------------------
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A redis-server of our own on a free port (its stats are ours alone), stopped by pid."""
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server not found: pass --redis-url or --no-redis")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as directory:
+        process = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", directory], stdout=subprocess.DEVNULL)
+        try:
+            client = redis.Redis(port=port)
+            for _ in range(100):
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@dataclass
+class RedisFigure:
+    server_us: float  # server time per decision
+    per_second: float  # decisions per second, one connection
+
+
+def measure_redis(admin: Any, call: Call, sent: tuple[str, ...], number: int) -> RedisFigure:
+    """Run ``number`` decisions; ``sent`` names the commands the client itself sends."""
+    call()  # loads the script, creates the key
+    admin.config_resetstat()
+    start = time.perf_counter()
+    for _ in range(number):
+        call()
+    elapsed = time.perf_counter() - start
+    stats = admin.info("commandstats")
+    usec = sum(stats.get(f"cmdstat_{name}", {}).get("usec", 0) for name in sent)
+    return RedisFigure(usec / number, number / elapsed)
+
+
+def ours_redis(client: Any, cls: type, denied: bool, clock: str) -> Call:
+    extra = {"time_source": "server"} if clock == "server" else {"clock": WallClock(), "time_source": "clock"}
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    lim = cls(1, 3600.0, backend=client, prefix=prefix, **extra) if denied else cls(
+        BIG, 60.0, backend=client, prefix=prefix, **extra)
+    while denied and lim.allow("k").allowed:
+        pass
+    return lambda: lim.allow("k")
+
+
+def limits_redis(storage: Any, strategy: type, denied: bool, full: bool) -> Call:
+    limiter = strategy(storage)
+    item = RateLimitItemPerHour(1) if denied else RateLimitItemPerMinute(BIG)
+    key = uuid.uuid4().hex[:8]
+    limiter.hit(item, key)
+    if full:
+        return lambda: (limiter.hit(item, key), limiter.get_window_stats(item, key))
+    return lambda: limiter.hit(item, key)
+
+
+REDIS_PAIRS = [  # ours, limits counterpart, what the counterpart's full answer sends besides scripts
+    (FixedWindow, FixedWindowRateLimiter, ("get", "ttl")),
+    (SlidingWindowLog, MovingWindowRateLimiter, ()),
+    (SlidingWindowCounter, SlidingWindowCounterRateLimiter, ()),
+    (TokenBucket, FixedWindowRateLimiter, ("get", "ttl")),
+    (GCRA, FixedWindowRateLimiter, ("get", "ttl")),
+    (LeakyBucket, FixedWindowRateLimiter, ("get", "ttl")),
+]
+SCRIPTS = ("evalsha", "eval")
+
+
+def redis_rows(url: str, runs: int, number: int) -> list[tuple[str, list[RedisFigure], list[RedisFigure]]]:
+    admin = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(url)  # one connection for ours, like limits' pool in sequence
+    storage = RedisStorage(url)
+    rows = []
+    for path in ("allowed", "denied"):
+        denied = path == "denied"
+        for cls, strategy, extra_sent in REDIS_PAIRS:
+            for clock in ("server", "client"):
+                for full in (False, True):
+                    if full and clock == "client":
+                        continue
+                    shape = "full answer" if full else "bool"
+                    name = strategy.__name__.replace("RateLimiter", "")
+                    label = f"{cls.__name__} ({clock} clock) vs limits {name} ({shape}), {path}"
+                    mine: list[RedisFigure] = []
+                    theirs: list[RedisFigure] = []
+                    for run in range(runs):
+                        pair = [
+                            (mine, partial(ours_redis, client, cls, denied, clock), SCRIPTS),
+                            (theirs, partial(limits_redis, storage, strategy, denied, full),
+                             SCRIPTS + (extra_sent if full else ())),
+                        ]
+                        for results, build, sent in pair if run % 2 == 0 else reversed(pair):
+                            results.append(measure_redis(admin, build(), sent, number))
+                    rows.append((label, mine, theirs))
+    return rows
+
+
+def print_redis(rows: list[tuple[str, list[RedisFigure], list[RedisFigure]]]) -> list[str]:
+    missed: list[str] = []
+    bool_rows: list[tuple[bool, bool]] = []
+    print("| comparison | ours: server us/decision | limits: server us/decision | ours: decisions/s | "
+          "limits: decisions/s | server time <= limits' | decisions/s >= limits' |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    for label, mine, theirs in rows:
+        us_ours = [f.server_us for f in mine]
+        us_theirs = [f.server_us for f in theirs]
+        ps_ours = [f.per_second for f in mine]
+        ps_theirs = [f.per_second for f in theirs]
+        time_ok = sum(o <= t for o, t in zip(us_ours, us_theirs, strict=True))
+        rate_ok = sum(o >= t for o, t in zip(ps_ours, ps_theirs, strict=True))
+        n = len(mine)
+        print(f"| {label} | {fmt(us_ours)} | {fmt(us_theirs)} | {statistics.median(ps_ours):,.0f} | "
+              f"{statistics.median(ps_theirs):,.0f} | {time_ok} of {n} runs | {rate_ok} of {n} runs |")
+        if "(bool)" in label:
+            bool_rows.append((time_ok == n, rate_ok == n))
+    time_met = sum(t for t, _ in bool_rows)
+    rate_met = sum(r for _, r in bool_rows)
+    if time_met < len(bool_rows):
+        missed.append(f"Redis server time <= limits' (bool shape) in every run: {time_met} of {len(bool_rows)} rows")
+    if rate_met < len(bool_rows):
+        missed.append(f"Redis decisions/s >= limits' (bool shape) in every run: {rate_met} of {len(bool_rows)} rows")
+    return missed
+
+
+# -- main --------------------------------------------------------------------------------------
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer calls and repeats (a smoke run)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer calls and runs (a smoke run)")
+    parser.add_argument("--runs", type=int, default=7, help="interleaved runs per row (default 7)")
+    parser.add_argument("--redis-url", help="measure on this Redis instead of a private redis-server")
+    parser.add_argument("--no-redis", action="store_true", help="skip the Redis table")
+    parser.add_argument("--only", choices=["memory", "fill", "redis"], help="run one table only")
     args = parser.parse_args()
-    number, repeat = (2_000, 2) if args.quick else (5_000, 15)
+    runs, number, redis_number = (3, 2_000, 300) if args.quick else (max(5, args.runs), 10_000, 2_000)
     print(f"# patterns.ratelimit benchmark, {date.today().isoformat()}")
-    print(
-        f"\nPython {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"nproc={os.cpu_count()}, {number:,} calls x best of {repeat}; CPU microseconds per call "
-        "(lower is better); ratio = theirs / ours (higher means ours is faster).\n"
-    )
-    print("| comparison | path | ours (us) | theirs (us) | ratio | target |")
-    print("|---|---|---:|---:|---:|---|")
-    missed = []
-    for label, path, us_ours, us_theirs, target in compare(number, repeat):
-        ratio = us_theirs / us_ours
-        verdict = (
-            "" if target is None else (f">= {target:g}x met" if ratio >= target else f">= {target:g}x MISSED")
-        )
-        if target is not None and ratio < target:
-            missed.append(f"{label} ({path}): {ratio:.2f}x < {target:g}x")
-        print(f"| {label} | {path} | {us_ours:.2f} | {us_theirs:.2f} | {ratio:.2f}x | {verdict} |")
-    print("\nSliding log as the window fills (allowed path, log kept at the given size):\n")
-    print("| entries in the log | SlidingWindowLog (us) | limits MovingWindow (us) | ratio |")
-    print("|---:|---:|---:|---:|")
-    levels = fill_levels(max(1_000, number // 5), min(repeat, 5))  # prefilling 100,000 is slow
-    for entries, us_ours, us_theirs in levels:
-        print(f"| {entries:,} | {us_ours:.2f} | {us_theirs:.2f} | {us_theirs / us_ours:.2f}x |")
-    growth = levels[-1][1] / levels[0][1]
-    flat = growth <= 1.5
-    print(
-        f"\nSliding log cost at 100,000 entries / at 10 entries: {growth:.2f} ({'flat' if flat else 'NOT flat'})"
-    )
-    if not flat:
-        missed.append(f"sliding log not flat: x{growth:.2f} from 10 to 100,000 entries")
-    print("\nTargets missed: " + ("; ".join(missed) if missed else "none"))
+    versions = ", ".join(f"{p} {version(p)}" for p in ("limits", "pyrate-limiter", "redis"))
+    print(f"\nPython {platform.python_version()} on {platform.system()} {platform.machine()}, nproc={os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}; {versions}. Median (min-max) of {runs} interleaved runs.\n")
+    missed: list[str] = []
+    if args.only in (None, "memory"):
+        print(f"## In memory: CPU microseconds per call ({number:,} calls per run)\n")
+        rows = memory_rows(runs, number)
+        print_rows(rows)
+        missed += [f"{r.label}: {r.verdict()}" for r in rows if r.target and min(r.ratios) < r.target]
+    if args.only in (None, "fill"):
+        print(f"\n## The sliding log as the window fills (allowed path, {number // 10:,} calls per run)\n")
+        rows = fill_rows(runs, number // 10)
+        print_rows([Row(f"SlidingWindowLog vs limits MovingWindow, {r.label}", r.ours, r.theirs) for r in rows])
+        growth = statistics.median(rows[-1].ours) / statistics.median(rows[0].ours)
+        print(f"\nOurs at 100,000 entries / at 1,000 entries: {growth:.2f} ({'flat' if growth <= 1.5 else 'NOT flat'})")
+        if growth > 1.5:
+            missed.append(f"sliding log not flat: x{growth:.2f}")
+    if args.only in (None, "redis") and not args.no_redis:
+        print(f"\n## Redis: server time and decisions per second ({redis_number:,} decisions per run)\n")
+        if args.redis_url:
+            missed += print_redis(redis_rows(args.redis_url, runs, redis_number))
+        else:
+            with private_redis() as url:
+                missed += print_redis(redis_rows(url, runs, redis_number))
+    print("\nTargets missed in at least one run:" + ("".join(f"\n- {m}" for m in missed) if missed else " none"))
 
 
 if __name__ == "__main__":

@@ -73,8 +73,9 @@ class ManualClock:
         self._lock = threading.Lock()
 
     def now(self) -> float:
-        with self._lock:
-            return self._now
+        # Reading one attribute is atomic; the lock only guards the read-modify-write in advance()
+        # and set(), so a reader never waits for it (limiters read the clock on every request).
+        return self._now
 
     def advance(self, seconds: float) -> float:
         """Move time forward by ``seconds`` (>= 0) and return the new time."""

@@ -174,3 +174,13 @@ def test_changing_feed_simulation_shows_offset_anomalies_and_keyset_none() -> No
         walk("page")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="rows"):
         walk("offset", rows=-1)
+
+
+def test_an_offset_walk_that_can_never_end_stops_and_says_so() -> None:
+    # a page's worth of new posts between fetches pushes every page back as far as the client moved
+    from patterns.api import page_through_changing_feed as walk
+
+    stuck = walk("offset", rows=200, limit=20, inserts_per_page=20, seed=7)
+    assert not stuck.finished and stuck.pages == 3 * (200 // 20 + 1)
+    assert walk("keyset", rows=200, limit=20, inserts_per_page=20, seed=7).finished
+    assert walk("offset", rows=200, limit=20, inserts_per_page=19, seed=7).finished

@@ -260,6 +260,7 @@ def test_shared_limiter_right_answer_with_two_clients_and_clocks(capsys: pytest.
     [
         (kw(backend=None), "own memory"),
         (kw(prefix="other:"), "different Redis keys"),
+        (kw(namespace="someone-else"), "different namespaces"),
         (kw(limit=6), "One policy, one limit"),
         (kw(clock=None), "ManualClock"),
     ],

@@ -94,3 +94,11 @@ def test_labs_are_deterministic_no_sleep_no_unseeded_randomness(lab):
         assert not re.search(r"\brandom\.(random|randint|choice|shuffle|uniform)\(", src), (
             f"{path.name}: module-level random without a seed in {src[:60]!r}"
         )
+
+
+def test_instructor_only_cells_are_also_removed_from_the_website(lab):
+    path, nb = lab
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "instructor-only" in tags:
+            assert "remove-cell" in tags, f"{path.name}: an instructor-only cell would show on the site"

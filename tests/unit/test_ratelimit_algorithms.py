@@ -87,7 +87,8 @@ def test_gcra_stores_one_timestamp_and_agrees_with_the_bucket() -> None:
     for dt in (0.0, 0.0, 0.0, 0.2, 0.4, 0.1, 0.0, 1.0):
         clock.advance(dt)
         assert gcra.allow("k") == bucket.allow("k")
-    assert len(gcra._states["k"][0]) == 2  # (TAT in ticks, remainder): one exact timestamp
+    state, _ = gcra._step(None, 0, 1)
+    assert len(state) == 2  # (TAT in ticks, remainder): one exact timestamp
 
 
 def test_leaky_bucket_queues_and_releases_evenly() -> None:
@@ -155,3 +156,18 @@ def test_a_clock_stepping_back_does_not_let_idle_key_sweeping_forget_live_state(
     for i in range(3_000):
         lim.allow(f"other:{i}")
     assert not lim.allow("k").allowed  # k's state (used up at 100) must still be there
+
+
+@pytest.mark.parametrize("cls", LIMITERS)
+def test_retry_after_is_true_on_a_clock_that_stepped_back(cls: type) -> None:
+    clock = ScriptedClock()
+    lim = cls(3, 10.0, clock=clock)
+    clock.t = 100.0
+    assert lim.allow("k", 3).allowed
+    clock.t = 60.0  # 40 s back: the state looks 40 s in the future
+    denied = lim.allow("k")
+    assert not denied.allowed and denied.retry_after > 40.0
+    clock.t += denied.retry_after - 1e-6
+    assert not lim.allow("k").allowed  # not a microsecond early...
+    clock.t += 1e-6
+    assert lim.allow("k").allowed  # ...and exactly then

@@ -11,7 +11,7 @@ from typing import Literal
 
 from patterns._validate import require_int, require_one_of
 from patterns.api.cursor import CursorCodec
-from patterns.api.pagination import KeysetPaginator, OffsetPaginator, create_items_table, walk_pages
+from patterns.api.pagination import KeysetPaginator, OffsetPaginator, create_items_table
 from patterns.infra import sqlite_db
 
 __all__ = ["PagingOutcome", "page_through_changing_feed"]
@@ -19,13 +19,19 @@ __all__ = ["PagingOutcome", "page_through_changing_feed"]
 
 @dataclass(frozen=True)
 class PagingOutcome:
-    """What one walk returned: rows returned, rows seen twice, and rows that existed throughout but
-    were never returned."""
+    """What one walk returned: rows returned, rows seen twice, rows that existed throughout but
+    were never returned, pages fetched, and whether the walk reached the end of the feed.
+
+    An offset walk never ends when at least a page's worth of posts arrives between two fetches
+    (each page is pushed back as far as the client moved forward): the walk then stops after a
+    bounded number of pages and reports ``finished=False``.
+    """
 
     returned: int
     duplicates: int
     skipped: int
     pages: int
+    finished: bool = True
 
 
 def page_through_changing_feed(kind: Literal["offset", "keyset"], rows: int = 200, limit: int = 20,
@@ -57,7 +63,20 @@ def page_through_changing_feed(kind: Literal["offset", "keyset"], rows: int = 20
 
     pager = (OffsetPaginator(db, "feed", max_limit=1000) if kind == "offset"
              else KeysetPaginator(db, "feed", CursorCodec(b"simulation-secret-key"), max_limit=1000))
-    pages = walk_pages(pager, limit, between)
+    # Enough pages for any walk that makes progress; a walk that cannot end stops at the cap.
+    cap = rows // limit + 10 if inserts_per_page < limit else 3 * (rows // limit + 1)
+    pages: list[list[int]] = []
+    finished = True
+    for number, page in enumerate(pager.pages(limit)):
+        pages.append(page.ids)
+        if not page.has_more:
+            break
+        if number + 1 >= cap and inserts_per_page >= limit:
+            finished = False
+            break
+        between(number)
     seen = [i for page in pages for i in page]
     survivors = set(range(1, rows + 1)) - deleted
-    return PagingOutcome(len(seen), len(seen) - len(set(seen)), len(survivors - set(seen)), len(pages))
+    return PagingOutcome(
+        len(seen), len(seen) - len(set(seen)), len(survivors - set(seen)), len(pages), finished
+    )

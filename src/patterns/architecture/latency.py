@@ -69,7 +69,7 @@ class Latency:
         """A distribution from ``{milliseconds: probability}``; probabilities must sum to 1."""
         if not points:
             raise ValueError("points must not be empty")
-        indices = {}
+        indices: dict[int, float] = {}
         for ms, p in points.items():
             _check_ms("points key", ms)
             if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:

@@ -6,6 +6,7 @@ Shared by the chapter and the lab so both draw the same picture from the same ``
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from patterns.capstone.metrics import SimulationResult
 from patterns.capstone.providers import Outage
@@ -22,8 +23,8 @@ def plot_delay_timeline(
     outage: Outage | None = None,
     burst: tuple[float, float] | None = None,
     title: str = "",
-    ax=None,  # type: ignore[no-untyped-def]
-):  # type: ignore[no-untyped-def]
+    ax: Any = None,
+) -> Any:
     """Scatter each run's delivery delay (first delivery minus acceptance) against acceptance time.
 
     ``channel=None`` plots every channel; ``outage`` shades the primary email provider's outage and

@@ -17,6 +17,7 @@ import random
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from patterns.capstone.api import CHANNELS, TOPIC, NotificationAPI, NotificationRequest
 from patterns.capstone.metrics import SimulationResult, audit, percentile
@@ -98,7 +99,7 @@ class Scenario:
     drain_limit: float = 1800.0
 
     @classmethod
-    def small(cls, **changes: object) -> Scenario:
+    def small(cls, **changes: Any) -> Scenario:
         """A 2-minute, 1,500-request version of the default (for labs and tests), then ``changes``."""
         base = cls(notifications=1_500, duration=120.0, users=500, outage=Outage(30.0, 75.0),
                    burst=Burst(start=40.0, duration=10.0, count=600))

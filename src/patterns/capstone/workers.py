@@ -26,6 +26,7 @@ import random
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from patterns.capstone.api import TOPIC
 from patterns.capstone.prefs import PreferenceCache
@@ -33,6 +34,7 @@ from patterns.capstone.providers import ProviderError, SimulatedProvider
 from patterns.clock import Clock
 from patterns.errors import CircuitOpen
 from patterns.messaging import Broker, IdempotentConsumer, Record
+from patterns.messaging.protocol import Consumer
 from patterns.resilience import Backoff, CircuitBreaker, Fallback, StateChange, WindowSpec
 from patterns.storage import transaction
 
@@ -150,7 +152,7 @@ class ChannelWorker:
         return sum(self.broker.lag(TOPIC, group=self.group).values())
 
     def pending_retries(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM retries").fetchone()[0]
+        return int(self.db.execute("SELECT COUNT(*) FROM retries").fetchone()[0])
 
     @property
     def group(self) -> str:
@@ -175,7 +177,7 @@ class ChannelWorker:
             with transaction(self.db) as tx:
                 self._first_attempt(tx, data)
 
-    def _first_attempt(self, tx: sqlite3.Connection, data: dict) -> None:
+    def _first_attempt(self, tx: sqlite3.Connection, data: dict[str, Any]) -> None:
         if is_poison(data["body"]):
             self._dead_letter(tx, data, "poison: template cannot render the body")
             return
@@ -184,7 +186,7 @@ class ChannelWorker:
             return
         self._attempt(tx, data, attempt=1, previous=self.config.backoff.base)
 
-    def _attempt(self, tx: sqlite3.Connection, data: dict, attempt: int, previous: float) -> None:
+    def _attempt(self, tx: sqlite3.Connection, data: dict[str, Any], attempt: int, previous: float) -> None:
         outcome = self.send(data["request_id"])
         self.budget -= outcome.cost
         now = self.clock.now()
@@ -218,7 +220,7 @@ class ChannelWorker:
                 tx.execute("DELETE FROM retries WHERE notification_id = ?", (row[0],))
                 self._attempt(tx, json.loads(row[1]), attempt=row[2], previous=row[3])
 
-    def _dead_letter(self, tx: sqlite3.Connection, data: dict, reason: str) -> None:
+    def _dead_letter(self, tx: sqlite3.Connection, data: dict[str, Any], reason: str) -> None:
         tx.execute(
             "INSERT INTO dead_letters VALUES (?, ?, ?, ?)",
             (data["notification_id"], data["request_id"], reason, self.clock.now()),
@@ -262,6 +264,6 @@ class ChannelWorker:
         if change.new == "open":
             self.breaker_opens += 1
 
-    def _join(self):  # type: ignore[no-untyped-def]
+    def _join(self) -> Consumer:
         self._members += 1
         return self.broker.subscribe(TOPIC, group=self.group, member=f"{self.channel}-{self._members}")

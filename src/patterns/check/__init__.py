@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dis
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
@@ -92,8 +92,10 @@ def not_ready(title: str, answer: object, *, expect: object = None) -> bool:
     return False
 
 
-def call_safely(fn: Callable[..., Any], *args: Any) -> tuple[Any, str]:
+def call_safely(fn: object, *args: Any) -> tuple[Any, str]:
     """Call the learner's code; a bug in it becomes feedback (an error message), never a crash."""
+    if not callable(fn):
+        return None, f"expected a function, got {type(fn).__name__}"
     try:
         return fn(*args), ""
     except NotImplementedError:  # a stub left in the student edition (or a helper it calls)

@@ -256,16 +256,20 @@ def check_shared_limiter(server_a: object, server_b: object) -> bool:
     elif server_b.prefix != server_a.prefix:
         problems.append(f"server_b stores under prefix {server_b.prefix!r}, server_a under "
                         f"{server_a.prefix!r}: they count in different Redis keys.")
+    elif server_b.keys != server_a.keys:
+        problems.append("server_b and server_a use different namespaces: they count in different Redis "
+                        "keys. Hint: leave namespace= out, so both use this process's namespace.")
     if problems:
         return report(title, problems)
-    clocks = {id(server_a.clock): server_a.clock, id(server_b.clock): server_b.clock}
-    if not all(isinstance(c, ManualClock) for c in clocks.values()):
+    distinct = {id(server.clock): server.clock for server in (server_a, server_b)}.values()
+    clocks = [c for c in distinct if isinstance(c, ManualClock)]
+    if len(clocks) != len(distinct):
         return report(title, ["use the lab's ManualClock for both servers, so this check can move time."])
     key = f"check10:{uuid.uuid4().hex[:12]}"
     servers = (server_a, server_b)
     admitted = 0
     for i in range(3 * server_a.limit):  # all within 1/10 of the period, alternating servers
-        for c in clocks.values():
+        for c in clocks:
             c.advance(server_a.period / (30 * server_a.limit))
         admitted += servers[i % 2].allow(key).allowed
     server_a.reset(key)

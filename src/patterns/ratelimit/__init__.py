@@ -6,7 +6,13 @@
 [True, True, False]
 
 Pass ``backend=patterns.infra.redis_client()`` to share the limit between processes: each decision
-is one atomic Lua script on the server, and memory and Redis decide identically on the same trace.
+is one atomic Lua script on one key (``<namespace>:<prefix>:{<key>}``), timed by the Redis server's
+clock unless you pass a clock, and memory and Redis decide identically on the same trace. Choose
+what a decision answers while Redis is unreachable with ``on_backend_error`` (raise, allow or deny).
+
+Files, in reading order: ``decision.py`` (the answer), ``base.py`` (what all limiters share),
+``windows.py`` and ``buckets.py`` (the algorithms), ``store.py`` (memory or Redis) and ``lua.py``
+(each algorithm again, as the script Redis runs).
 """
 
 from patterns.ratelimit.base import RateLimiter

@@ -1,5 +1,5 @@
-"""What every limiter shares: argument checks, time in integer ticks, the in-memory state
-table (thread-safe, idle keys dropped lazily) and the dispatch to the Redis store.
+"""What every limiter shares: argument checks, time in integer ticks, where the state lives (a
+store, see ``store.py``), and what to answer when that store is a Redis that does not answer.
 
 Why integer time: the same trace must give the same decisions in Python and in Redis's Lua (where
 every number is a double), and GCRA must decide exactly like the token bucket. Integers below 2**53
@@ -13,54 +13,42 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_number,
+    require_one_of,
+    require_seconds,
+    require_text,
+)
 from patterns.clock import Clock, SystemClock, WallClock
-from patterns.errors import RateLimited
-from patterns.ratelimit.decision import Decision, make_decision
+from patterns.errors import BackendUnavailable, RateLimited
+from patterns.keys import KeySpace
+from patterns.ratelimit.decision import Decision
+from patterns.ratelimit.store import (
+    NUMBERS,
+    Layout,
+    MemoryStore,
+    Outcome,
+    RedisClient,
+    RedisStore,
+    Store,
+)
 
-__all__ = ["Outcome", "RateLimiter", "US_PER_SECOND", "MAX_SCALED", "to_us", "cdiv", "choose_tick"]
+__all__ = ["Outcome", "RateLimiter", "US_PER_SECOND", "MAX_SCALED", "cdiv", "choose_tick"]
 
 US_PER_SECOND = 1_000_000
 MAX_SCALED = 2**50  # every integer the algorithms compute stays below 2**53 (exact in Lua doubles)
-_MIN_SWEEP = 1024  # the memory table is swept for idle keys when it doubles past this size
-_round_float = float.__round__  # round(x) for a float x, called directly (it runs on every call)
-_DIRECT_NOW = {SystemClock: time.monotonic, WallClock: time.time}  # exactly what their now() returns
-
-
-# A decision in integers: (allowed, remaining, retry, reset, delay), durations in ticks. ``_step``
-# and the Lua scripts both return this shape (a plain tuple: it is built on every call).
-Outcome = tuple[bool, int, int, int, int]
-
-
-def to_us(seconds: float) -> int:
-    """Seconds (float) to whole microseconds, rounded to nearest (absorbs float noise)."""
-    return round(seconds * US_PER_SECOND)
+KEEP_SLACK_MS = 2_000  # a Redis key outlives its longest useful state by max(that state, 2 s)
+BACKEND_POLICIES = ("raise", "allow", "deny")
 
 
 def cdiv(a: int, b: int) -> int:
-    """Ceiling of a / b for b > 0 (the Lua scripts use floor((a + b - 1) / b), the same value)."""
+    """Ceiling of a / b for b > 0 (the Lua scripts write floor((a + b - 1) / b), the same value)."""
     return -(-a // b)
-
-
-def check_int(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return value
-
-
-def check_period(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"period must be a number of seconds > 0, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"period must be a finite number of seconds > 0, got {value!r}")
-    if to_us(value) < 1:
-        raise ValueError(f"period must be >= 1e-06 seconds (one microsecond), got {value!r}")
-    return float(value)
 
 
 def choose_tick(period: float, scale: int) -> tuple[int, int]:
@@ -81,22 +69,44 @@ def choose_tick(period: float, scale: int) -> tuple[int, int]:
 class RateLimiter(ABC):
     """Base class: ``allow(key, cost)`` returns a ``Decision``; state lives in memory or in Redis.
 
-    ``backend=None`` keeps state in this object (thread-safe: one lock per limiter). A redis-py or
-    fakeredis client keeps it in Redis, updated atomically by one Lua script per call, so several
-    processes share one limit. Every Redis key gets an expiry; in memory, keys whose state has run
-    out are dropped lazily, so state stays bounded by the number of recently active keys.
+    Where the state lives:
 
-    Time: decisions use the injected ``clock``. The default is ``SystemClock`` (per-process,
-    monotonic) in memory and ``WallClock`` (epoch seconds) with a Redis backend, because processes
-    sharing a Redis limiter must agree on time. ``time_source="server"`` uses the Redis server's
-    ``TIME`` instead (one clock for everyone, at the cost of ignoring the injected one). A client
-    whose clock lags behind a key's state gets no refill and no new window: lag makes a limiter
-    stricter, never looser.
+    * ``backend=None``: in this object (thread-safe: one lock per limiter). Idle keys are dropped
+      lazily, so memory stays bounded by the number of recently active keys.
+    * ``backend=<a redis-py client>`` (``redis.Redis``, ``redis.cluster.RedisCluster``, fakeredis,
+      e.g. ``patterns.infra.redis_client()``): in Redis, one key per limited entity, changed by one
+      atomic Lua script per decision, so several processes share one limit. Keys are
+      ``<namespace>:<prefix>:{<key>}`` (``patterns.keys``): the namespace keeps learners sharing a
+      server apart, and the hash tag keeps each decision on one Redis Cluster slot.
+
+    Whose clock (``time_source``):
+
+    * ``"clock"``: the injected ``clock`` (default ``SystemClock``: monotonic, per process). Tests
+      and labs inject a ``ManualClock``.
+    * ``"server"``: the Redis server's ``TIME``, read inside the script: one clock for every app
+      server, so their clock skew cannot matter. This is the default for a Redis backend when no
+      clock is given. (``clock`` is then a ``WallClock``, unused for decisions.)
+
+    With injected clocks, a client whose clock lags behind a key's state is decided at the state's
+    time (no refill, no new window): lag makes a limiter stricter, never looser. Its
+    ``retry_after`` includes the lag, so it stays true on that client's own clock. A denial writes
+    nothing, so it never extends a key's life; a Redis key expires ``max(window, 2 s)`` after the
+    algorithm's longest state lifetime ("window": the period, or the time to refill a full bucket).
+
+    When Redis is unreachable (``on_backend_error``): ``allow`` raises
+    ``patterns.errors.BackendUnavailable`` under ``"raise"`` (the default: the caller decides);
+    ``"allow"`` fails open (admit everything: the limit stops protecting anything until Redis is
+    back; right for limits that exist for fairness); ``"deny"`` fails closed (refuse everything:
+    an outage of the limiter becomes an outage of the service; right for limits that guard money
+    or security). Either way the ``Decision`` has ``fallback=True``, nothing is counted, and
+    ``fallbacks`` counts such decisions. A hung Redis costs each call at most the client's socket
+    timeout (0.25 s for ``patterns.infra.redis_client``); a call that timed out may still be counted
+    if the server wakes up and runs the script it had already received.
     """
 
-    algorithm: ClassVar[str]  # default Redis key namespace, e.g. "token-bucket"
-    _lua: ClassVar[str]  # the Redis script body (see lua.py)
-    _reports_delay: ClassVar[bool] = False  # only the shaper (LeakyBucket) delays requests
+    algorithm: ClassVar[str]  # default key prefix, e.g. "token-bucket"
+    _script: ClassVar[str]  # the Redis side of ``_step`` (see lua.py)
+    _layout: ClassVar[Layout[Any]] = NUMBERS  # how the state is stored in Redis
 
     def __init__(
         self,
@@ -104,47 +114,50 @@ class RateLimiter(ABC):
         period: float,
         *,
         clock: Clock | None = None,
-        backend: Any = None,
+        backend: RedisClient | None = None,
         prefix: str | None = None,
-        time_source: str = "clock",
+        namespace: str | None = None,
+        time_source: str | None = None,
+        on_backend_error: str = "raise",
     ) -> None:
-        self.limit = check_int(limit, "limit")
-        self.period = check_period(period)
+        self.limit = require_int(limit, "limit", minimum=1, maximum=MAX_SCALED)
+        self.period = _require_period(period)
         self._capacity = self._quota()
         self._tick, self._P = choose_tick(self.period, self._scale())
         self._ticks_per_second = US_PER_SECOND / self._tick
-        self._limit_scaled = self.limit * self._P  # the limit times P, precomputed (sliding counter)
+        if backend is not None:
+            require_instance(backend, "backend", RedisClient, what=_BACKEND_WANTED)
+        self.backend = backend
+        if time_source is None:
+            time_source = "server" if backend is not None and clock is None else "clock"
+        self.time_source = require_one_of(time_source, "time_source", ("clock", "server"))
+        self._server_time = self.time_source == "server"
+        if self._server_time and backend is None:
+            raise ValueError("time_source='server' needs a Redis backend (backend=None keeps state in memory)")
         if clock is None:
             clock = SystemClock() if backend is None else WallClock()
-        elif not (callable(getattr(clock, "now", None)) and callable(getattr(clock, "sleep", None))):
-            raise TypeError(f"clock must have now() and sleep() (a patterns.clock.Clock), got {clock!r}")
-        self.clock: Clock = clock
-        # Read the clock once per call, through a bound callable. The two real clocks are thin
-        # wrappers, so call what they wrap directly: same time, one Python call less per request.
-        direct = _DIRECT_NOW.get(type(clock))
-        self._clock_now = direct if direct is not None and "now" not in vars(clock) else clock.now
-        if prefix is None:
-            prefix = f"ratelimit:{self.algorithm}:"
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a string, got {type(prefix).__name__}")
-        self.prefix = prefix
-        if time_source not in ("clock", "server"):
-            raise ValueError(f"time_source must be 'clock' or 'server', got {time_source!r}")
-        if time_source == "server" and backend is None:
-            raise ValueError(
-                "time_source='server' needs a Redis backend (backend=None keeps state in memory)"
-            )
-        self.time_source = time_source
-        self._store: Any = None
-        if backend is not None:
-            from patterns.ratelimit.redis_store import RedisStore
+        self.clock: Clock = _require_clock(clock)
+        self.on_backend_error = require_one_of(on_backend_error, "on_backend_error", BACKEND_POLICIES)
+        self.prefix = require_text(f"ratelimit:{self.algorithm}" if prefix is None else prefix, "prefix")
+        self.keys = KeySpace.of(self.prefix, ns=namespace)
+        self._store: Store = self._make_store(backend)
+        self._fallbacks = 0
+        self._fallback_lock = threading.Lock()
 
-            self._store = RedisStore(backend, self._lua)
-        self.backend = backend
-        self._lock = threading.Lock()
-        self._states: dict[str, tuple[Any, int]] = {}  # key -> (state, tick at which it runs out)
-        self._sweep_at = _MIN_SWEEP
-        self._last_now = -(2**63)  # latest time seen in memory (ticks)
+    def _make_store(self, backend: RedisClient | None) -> Store:
+        if backend is None:
+            return MemoryStore(self._step)
+        window_ms = math.ceil(self._window() * self._tick / 1000)
+        return RedisStore(
+            backend,
+            self.keys,
+            script=self._script,
+            step=self._step,
+            layout=self._layout,
+            tick_us=self._tick,
+            keep_ms=window_ms + max(window_ms, KEEP_SLACK_MS),
+            params=self._params(),
+        )
 
     # -- what each algorithm provides ----------------------------------------------------------
     def _quota(self) -> int:
@@ -155,19 +168,21 @@ class RateLimiter(ABC):
         """The largest multiple of the period (in ticks) that the algorithm computes."""
         return 1
 
+    def _window(self) -> int:
+        """The longest a key's state stays useful after an admission, in ticks."""
+        return self._P
+
     @abstractmethod
     def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
-        """The in-memory decision: (state or None, now in ticks, cost) -> (new state, outcome).
+        """The decision: (state or None, now in ticks, cost) -> (new state, outcome).
 
-        Must mirror the class's Lua script exactly; the state after ``reset`` ticks must be
-        equivalent to no state (that is what lets idle keys be dropped)."""
+        Each algorithm has its own state type (a tuple of integers, or a deque for the log).
+        Must mirror the class's Lua script exactly. Only an admitted request's new state is
+        stored; state that has run out (after ``reset`` ticks) must be equivalent to no state."""
 
     @abstractmethod
-    def _lua_args(self) -> list[int]:
-        """The algorithm's parameters for the Lua script (after now, tick and cost)."""
-
-    def _redis_keys(self, key: str) -> list[str]:
-        return [self.prefix + key]
+    def _params(self) -> tuple[int, ...]:
+        """The algorithm's integers for the Lua script (after now, tick, cost and keep_ms)."""
 
     # -- the public API ----------------------------------------------------------------------------
     @property
@@ -178,42 +193,36 @@ class RateLimiter(ABC):
     def allow(self, key: str, cost: int = 1) -> Decision:
         """Decide for one request of ``cost`` units on ``key``; admitted requests use up quota."""
         if type(key) is not str or not key:
-            _bad_key(key)
+            require_text(key, "key", max_length=2**20)
         if type(cost) is not int or not 0 < cost <= self._capacity:
-            cost = _checked_cost(cost, self._capacity)
+            cost = int(require_int(cost, "cost", minimum=1, maximum=self._capacity))
         per_second = self._ticks_per_second
-        if self._store is not None:
-            return self._allow_redis(key, cost, per_second)
-        # The in-memory hot path, tuned because it runs on every request (about 1.7 us a call on a
-        # small shared VM): acquire/release in try/finally costs less than a ``with`` block, each
-        # attribute is read once, and the decision is built by the fast ``make_decision``.
-        lock = self._lock
-        lock.acquire()
-        try:  # read the clock under the lock: time never moves backwards here
-            t = self._clock_now() * per_second
-            now = _round_float(t) if type(t) is float else round(t)  # the same, minus a lookup
-            if now < self._last_now:  # a clock stepped back: hold time still instead
-                now = self._last_now
-            self._last_now = now
-            states = self._states
-            entry = states.get(key)
-            state, (allowed, remaining, retry, reset, delay) = self._step(entry and entry[0], now, cost)
-            states[key] = (state, now + reset)
-            if entry is None and len(states) >= self._sweep_at:  # only a new key grows the table
-                self._sweep(now)
-        finally:
-            lock.release()
-        return make_decision(
+        # now in ticks from the injected clock, or None: "the store reads its own clock"
+        now = None if self._server_time else round(self.clock.now() * per_second)
+        try:
+            allowed, remaining, retry, reset, delay = self._store.run(key, now, cost)
+        except BackendUnavailable:
+            if self.on_backend_error == "raise":
+                raise
+            return self._without_backend(cost)
+        return Decision(
             allowed, self._capacity, remaining, retry / per_second, reset / per_second, delay / per_second
         )
 
-    def _allow_redis(self, key: str, cost: int, per_second: float) -> Decision:
-        now = None if self.time_source == "server" else round(self._clock_now() * per_second)
-        out = self._store.run(self._redis_keys(key), now, self._tick, cost, self._lua_args())
-        delay = out[4] if self._reports_delay else 0
-        return make_decision(
-            out[0], self._capacity, out[1], out[2] / per_second, out[3] / per_second, delay / per_second
-        )
+    def _without_backend(self, cost: int) -> Decision:
+        """The ``on_backend_error`` policy's answer: nothing is counted, ``fallback`` says so.
+        A refusal asks the client to come back after one request's share of the period."""
+        with self._fallback_lock:
+            self._fallbacks += 1
+        if self.on_backend_error == "allow":
+            return Decision(True, self._capacity, self._capacity - cost, 0.0, 0.0, fallback=True)
+        return Decision(False, self._capacity, 0, self.period / self.limit, 0.0, fallback=True)
+
+    @property
+    def fallbacks(self) -> int:
+        """How many decisions the ``on_backend_error`` policy made because Redis was unreachable."""
+        with self._fallback_lock:
+            return self._fallbacks
 
     def require(self, key: str, cost: int = 1) -> Decision:
         """Like ``allow``, but raise ``patterns.errors.RateLimited`` (with ``retry_after``) if denied."""
@@ -224,43 +233,45 @@ class RateLimiter(ABC):
 
     def reset(self, key: str) -> None:
         """Forget ``key``'s state: its next request sees a full quota."""
-        if type(key) is not str or not key:
-            _bad_key(key)
-        if self._store is not None:
-            self._store.delete(self._redis_keys(key))
-        else:
-            with self._lock:
-                self._states.pop(key, None)
+        self._store.delete(require_text(key, "key", max_length=2**20))
+
+    def clear(self) -> int:
+        """Forget every key of this limiter (in Redis: only this limiter's namespace and prefix).
+        Returns how many keys were removed."""
+        return self._store.clear()
 
     @property
     def tracked_keys(self) -> int:
-        """How many keys the in-memory table holds now (idle ones are dropped lazily)."""
-        with self._lock:
-            return len(self._states)
-
-    def _sweep(self, now: int) -> None:
-        """Drop keys whose state has run out (equivalent to no state); amortised O(1) per call."""
-        states = self._states
-        for key in [k for k, (_, until) in states.items() if until <= now]:
-            del states[key]
-        self._sweep_at = max(_MIN_SWEEP, 2 * len(states))
+        """How many keys hold state now (in memory idle ones are dropped lazily; in Redis they expire)."""
+        return len(self._store)
 
     def __repr__(self) -> str:
-        where = "memory" if self._store is None else f"redis({self.prefix!r}, time={self.time_source})"
+        where = self._store.describe()
+        if where != "memory":
+            where = f"{where}({self.prefix!r}, time={self.time_source})"
         return f"{type(self).__name__}(limit={self.limit}, period={self.period!r}, {where})"
 
 
-def _bad_key(key: object) -> None:
-    if not isinstance(key, str):
-        raise TypeError(f"key must be a non-empty string, got {type(key).__name__}")
-    if not key:
-        raise ValueError("key must be a non-empty string, got ''")
+_BACKEND_WANTED = (
+    "a Redis client (redis.Redis, redis.cluster.RedisCluster or fakeredis.FakeRedis, e.g. "
+    "patterns.infra.redis_client()) or None for memory"
+)
 
 
-def _checked_cost(cost: object, capacity: int) -> int:
-    """The slow path of the cost check: accept int subclasses, explain everything else."""
-    if isinstance(cost, bool) or not isinstance(cost, int):
-        raise TypeError(f"cost must be an integer in 1..{capacity}, got {type(cost).__name__}")
-    if not 0 < cost <= capacity:
-        raise ValueError(f"cost must be an integer in 1..{capacity} (the limiter's capacity), got {cost}")
-    return int(cost)
+def _require_period(period: object) -> float:
+    seconds = require_seconds(period, "period")
+    if round(seconds * US_PER_SECOND) < 1:
+        raise ValueError(f"period must be at least one microsecond (1e-06 s), got {period!r}")
+    return seconds
+
+
+def _require_clock(clock: object) -> Clock:
+    """A ``Clock`` whose ``now()`` tells the time as a finite number of seconds."""
+    wanted = "a Clock with now() and sleep() (e.g. patterns.clock.ManualClock)"
+    require_instance(clock, "clock", Clock, what=wanted)
+    if isinstance(clock, type) or not (callable(getattr(clock, "now", None)) and callable(getattr(clock, "sleep", None))):
+        kind = f"the class {clock.__name__}" if isinstance(clock, type) else type(clock).__name__
+        raise TypeError(f"clock must be {wanted}, got {kind}")
+    checked: Clock = clock  # type: ignore[assignment]
+    require_number(checked.now(), "clock.now()")
+    return checked

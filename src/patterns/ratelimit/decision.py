@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
-__all__ = ["Decision", "make_decision"]
+__all__ = ["Decision"]
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """One limiter decision, immutable so it can be logged, cached or compared safely.
+class Decision(NamedTuple):
+    """One limiter decision: an immutable record that can be logged, cached or compared safely.
 
     * ``allowed``: admit the request (for ``LeakyBucket``: accepted into the queue).
     * ``limit``: the quota ``remaining`` counts against (``limit`` for the window algorithms,
       ``burst`` for the buckets, ``capacity`` for the leaky-bucket queue).
     * ``remaining``: how much cost could still be admitted at this instant, after this decision.
     * ``retry_after``: seconds to wait before the same request would be admitted (0.0 if allowed).
-      With no other traffic, retrying after exactly this long succeeds.
+      With no other traffic, retrying after exactly this long on the same clock succeeds.
     * ``reset_after``: seconds until the key is back to a full quota (no state left).
     * ``delay``: ``LeakyBucket`` only: seconds the accepted request waits in the queue before it
       leaves; 0.0 for the policing algorithms.
+    * ``fallback``: True when the shared store (Redis) could not be reached and the limiter's
+      ``on_backend_error`` policy decided instead, without counting the request.
 
-    All durations are whole microseconds expressed in seconds, rounded up, never down.
+    Durations are whole ticks (one microsecond, unless a huge quota coarsens the tick) expressed
+    in seconds, rounded up, never down.
+
+    A ``NamedTuple`` is the cheapest immutable record Python has (limiters build one per request);
+    like any tuple it also unpacks: ``allowed, limit, remaining, *_ = decision``.
     """
 
     allowed: bool
@@ -31,6 +36,7 @@ class Decision:
     retry_after: float
     reset_after: float
     delay: float = 0.0
+    fallback: bool = False
 
     def headers(self) -> dict[str, str]:
         """HTTP response headers: ``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset``
@@ -45,32 +51,10 @@ class Decision:
             headers["Retry-After"] = str(max(1, math.ceil(self.retry_after)))
         return headers
 
-
-class _DecisionBuilder:
-    """Same slots as ``Decision``, but writable: the cheap way to fill in a new ``Decision``."""
-
-    __slots__ = Decision.__slots__
-
-
-_new = object.__new__
-
-
-def make_decision(
-    allowed: bool, limit: int, remaining: int, retry_after: float, reset_after: float, delay: float
-) -> Decision:
-    """``Decision(...)`` with every field given, several times faster (limiters call it on every request).
-
-    The frozen dataclass ``__init__`` pays one ``object.__setattr__`` call per field. Here we fill
-    the slots of a writable twin with plain stores, then turn it into a ``Decision`` (``__class__``
-    assignment is allowed because the two slot layouts are identical). From then on it is as frozen,
-    comparable and hashable as any other ``Decision``.
-    """
-    d = _new(_DecisionBuilder)
-    d.allowed = allowed
-    d.limit = limit
-    d.remaining = remaining
-    d.retry_after = retry_after
-    d.reset_after = reset_after
-    d.delay = delay
-    d.__class__ = Decision  # type: ignore[assignment]
-    return d  # type: ignore[return-value]
+    def __repr__(self) -> str:
+        # ``fallback`` is shown only when it is set: almost every decision is an ordinary one.
+        text = (
+            f"Decision(allowed={self.allowed!r}, limit={self.limit!r}, remaining={self.remaining!r}, "
+            f"retry_after={self.retry_after!r}, reset_after={self.reset_after!r}, delay={self.delay!r}"
+        )
+        return text + (", fallback=True)" if self.fallback else ")")

@@ -4,157 +4,135 @@
   period straddling a window boundary.
 * ``SlidingWindowLog``: remembers every admission; exact, memory grows with the limit.
 * ``SlidingWindowCounter``: two counters and a weighted estimate; nearly exact, constant memory.
+
+Time is in integer ticks (``base.py``); ``P`` is the period in ticks. Each ``_step`` is mirrored
+line for line by its Lua script in ``lua.py``.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 from patterns.ratelimit import lua
-from patterns.ratelimit.base import Outcome, RateLimiter
+from patterns.ratelimit.base import RateLimiter, cdiv
+from patterns.ratelimit.store import LOG, Outcome
 
 __all__ = ["FixedWindow", "SlidingWindowLog", "SlidingWindowCounter"]
 
-
-class _WindowLimiter(RateLimiter):
-    """``limit`` units per ``period``; a single call may cost at most ``limit``."""
-
-    def _lua_args(self) -> list[int]:
-        return [self._P, self.limit]
+Counts = tuple[int, ...]
 
 
-class FixedWindow(_WindowLimiter):
+class FixedWindow(RateLimiter):
     """At most ``limit`` per clock-aligned window ``[k*period, (k+1)*period)``.
 
     Guarantee: admitted cost in every aligned window <= limit. Not guaranteed: any sliding interval
     of length ``period`` can hold up to 2 x limit (the end of one window plus the start of the next).
-    ``retry_after`` when denied is the time to the next window start.
+    ``retry_after`` when denied is the time to the next window start. State: (window number, count).
     """
 
     algorithm = "fixed-window"
-    _lua = lua.FIXED_WINDOW
+    _script = lua.FIXED_WINDOW
 
-    def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
-        # State: (end, count). The Lua script stores the window number k; its end tick (k + 1) * P
-        # is the same information, and keeping it spares every call a division and a product of
-        # large integers (now >= end is the same test as now // P > k).
-        if state is None or now >= state[0]:
-            P = self._P
-            end, count = (now // P + 1) * P, 0
-        else:
-            end, count = state
-        limit = self.limit
-        allowed = count + cost <= limit
-        if allowed:
-            count += cost
-        window_end = end - now
-        return (end, count), (allowed, limit - count, 0 if allowed else window_end, window_end, 0)
+    def _params(self) -> tuple[int, ...]:
+        return self._P, self.limit
+
+    def _step(self, state: Counts | None, now: int, cost: int) -> tuple[Counts, Outcome]:
+        P, limit = self._P, self.limit
+        window, count = now // P, 0
+        if state is not None and state[0] >= window:  # the same window (or, for a lagging clock,
+            window, count = state  # a later one: keep counting in it, never restart early)
+        window_end = (window + 1) * P - now
+        if count + cost > limit:
+            return (window, count), (False, limit - count, window_end, window_end, 0)
+        count += cost
+        return (window, count), (True, limit - count, 0, window_end, 0)
 
 
-class _Log:
-    """A sliding log: deque of [expiry tick, cost] (same-time admissions merged), their running sum."""
-
-    __slots__ = ("entries", "total")
-
-    def __init__(self) -> None:
-        self.entries: deque[list[int]] = deque()
-        self.total = 0
-
-
-class SlidingWindowLog(_WindowLimiter):
+class SlidingWindowLog(RateLimiter):
     """Exact: in every interval ``(t - period, t]`` the admitted cost is <= ``limit``.
 
-    Keeps one entry per distinct admission time (at most ``limit`` entries per key); each call does
-    O(1) amortised work (append at the right, expire from the left, running sum), plus O(cost)
-    on a denial to compute ``retry_after``: when enough of the oldest entries will have expired.
+    State: the admission times still in the window, oldest first, one entry per unit of cost (at
+    most ``limit``). Each call drops the entries that have left the window (O(1) amortised); a
+    denial waits until enough of the oldest entries leave. In Redis it is one list per key.
     """
 
     algorithm = "sliding-log"
-    _lua = lua.SLIDING_LOG
+    _script = lua.SLIDING_LOG
+    _layout = LOG
 
-    def _redis_keys(self, key: str) -> list[str]:
-        base = self.prefix + key
-        return [base + ":log", base + ":sum"]
+    def _params(self) -> tuple[int, ...]:
+        return self._P, self.limit
 
-    def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
-        # Each entry holds the tick at which it leaves the window (admission time + P) rather than
-        # the admission time that Lua stores: same information, fewer big-integer sums per call.
-        log: _Log = _Log() if state is None else state
-        entries, limit = log.entries, self.limit
-        # (time is monotonic here: the base class holds a stepped-back clock)
-        while entries and entries[0][0] <= now:  # drop what has left the window (t <= now - P)
-            log.total -= entries.popleft()[1]
-        total = log.total
-        if total + cost <= limit:
-            log.total = total = total + cost
-            expiry = now + self._P
-            if entries and entries[-1][0] == expiry:
-                entries[-1][1] += cost
-            else:
-                entries.append([expiry, cost])
-            # the newest entry is now: a full quota is back one period from now
-            return log, (True, limit - total, 0, self._P, 0)
-        # Denied, so the log is not empty (total + cost > limit >= cost). Wait until enough of the
-        # oldest entries expire: at most `need` of them (each costs >= 1).
-        need, oldest = total + cost - limit, entries[0]
-        if oldest[1] >= need:  # the common case: the oldest entry alone frees enough
-            retry = oldest[0] - now
-        else:
-            retry = 0
-            freed = 0
-            for expiry, c in entries:
-                freed += c
-                if freed >= need:
-                    retry = expiry - now
-                    break
-        return log, (False, limit - total, retry, entries[-1][0] - now, 0)
+    def _step(self, state: deque[int] | None, now: int, cost: int) -> tuple[deque[int], Outcome]:
+        P, limit = self._P, self.limit
+        log = deque() if state is None else state
+        newest = log[-1] if log else now
+        at = now
+        if newest > now:  # a lagging clock is decided at the newest entry's time
+            at = newest
+        while log and log[0] <= at - P:  # drop what has left the window (at - P, at]
+            log.popleft()
+        count = len(log)
+        if count + cost > limit:  # wait until `need` of the oldest entries have left
+            need = count + cost - limit
+            return log, (False, limit - count, log[need - 1] + P - now, newest + P - now, 0)
+        log.extend([at] * cost)
+        return log, (True, limit - count - cost, 0, at + P - now, 0)
 
 
-class SlidingWindowCounter(_WindowLimiter):
+class SlidingWindowCounter(RateLimiter):
     """Estimate = previous window's count x (share of the sliding window still over it) + current.
 
     Admits only if estimate + cost <= limit, so admitted cost in every aligned window is <= limit.
     The estimate assumes the previous window's traffic was spread evenly: bursty traffic can make a
     sliding interval hold more or less than ``limit`` (the chapter measures by how much).
+    State: (window number, previous window's count, current window's count).
     """
 
     algorithm = "sliding-counter"
-    _lua = lua.SLIDING_COUNTER
+    _script = lua.SLIDING_COUNTER
 
     def _scale(self) -> int:
         return 3 * self.limit
 
-    def _step(self, state: Any, now: int, cost: int) -> tuple[Any, Outcome]:
+    def _window(self) -> int:
+        return 2 * self._P  # a count weighs on decisions until the end of the next window
+
+    def _params(self) -> tuple[int, ...]:
+        return self._P, self.limit
+
+    def _step(self, state: Counts | None, now: int, cost: int) -> tuple[Counts, Outcome]:
         P, limit = self._P, self.limit
-        # State: (end of the current window in ticks, prev, curr). Lua keeps the window number k
-        # instead; end = (k + 1) * P says the same and spares most calls a big-integer division.
-        if state is None:
-            end, prev, curr = (now // P + 1) * P, 0, 0
-        else:
-            end, prev, curr = state
-            if now >= end:  # a new window: the current count becomes the previous one, or expires
-                prev = curr if now < end + P else 0
-                end, curr = (now // P + 1) * P, 0
-        weight = end - now  # ticks of the sliding window that still overlap the previous window
-        retry = 0
-        previous = prev * weight  # scaled by P, like everything compared below
-        allowed = previous + (curr + cost) * P <= self._limit_scaled
-        if allowed:
+        limit_P = limit * P  # the limit, scaled like the estimate
+        window, prev, curr = now // P, 0, 0
+        if state is not None:
+            k, p, c = state
+            if k >= window:  # the same window (or a later one, for a lagging clock)
+                window, prev, curr = k, p, c
+            elif k == window - 1:  # the stored window has just ended: it is the previous one now
+                prev = c
+        start = window * P
+        at = now
+        if start > now:  # a lagging clock is decided at the start of the stored window
+            at = start
+        lag = at - now
+        weight = start + P - at  # ticks of the sliding window still over the previous window
+        previous = prev * weight  # the previous window's share, scaled by P like the rest
+        allowed, retry = False, 0
+        if previous + (curr + cost) * P <= limit_P:  # estimate + cost <= limit, times P
+            allowed = True
             curr += cost
         else:
             room = limit - curr - cost
-            if room >= 0:  # wait in this window until prev's weight has shrunk enough
-                retry = -((room * P - previous) // prev)  # ceil((previous - room * P) / prev)
+            if room >= 0:  # wait in this window until the previous one weighs little enough
+                retry = cdiv(previous - room * P, prev)
                 if retry > weight:
                     retry = weight
-            else:  # wait into the next window, until this window's count (then prev) weighs less
-                retry = weight - room * P // curr  # room < 0: that is + ceil(-room * P / curr)
-        if previous:  # floor((limit * P - previous) / P), kept >= 0
-            remaining = (self._limit_scaled - previous) // P - curr
-            if remaining < 0:
-                remaining = 0
-        else:  # the previous window is empty or out of reach: skip the (big-integer) division
-            remaining = limit - curr
-        reset = weight + P if curr > 0 else weight if prev > 0 else 0
-        return (end, prev, curr), (allowed, remaining, retry, reset, 0)
+            else:  # wait into the next window, until this window's count (then previous) fits
+                retry = weight + cdiv((curr + cost - limit) * P, curr)
+            retry = lag + retry
+        remaining = (limit_P - previous) // P - curr
+        if remaining < 0:
+            remaining = 0
+        reset = lag + weight + P if curr > 0 else lag + weight if prev > 0 else 0
+        return (window, prev, curr), (allowed, remaining, retry, reset, 0)
