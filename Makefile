@@ -86,6 +86,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest tests --ignore=tests/site --ignore=tests/room -q --durations=15
@@ -104,7 +105,7 @@ site: $(STAMP)
 	$(BIN)/python scripts/lite.py build
 	$(BIN)/pytest tests/site -q -p no:cacheprovider
 
-test: lint unit notebooks site
+test: lint unit notebooks site room
 	@echo "make test: every layer passed."
 
 # The labs in the browser (JupyterLite on Pyodide): pinned, hash-checked downloads (lite/pins.toml).

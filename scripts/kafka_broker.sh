@@ -14,6 +14,8 @@
 # PYTHON defaults to .venv/bin/python when it exists, else python3. The broker log goes next to the
 # pid file (<pidfile>.log). Nothing is written outside $TMPDIR (default /tmp).
 set -euo pipefail
+# shellcheck source=scripts/pidfile.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pidfile.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -z "${PYTHON:-}" ]]; then
@@ -91,16 +93,7 @@ start() {
 }
 
 stop() {
-  local pidfile="$1"
-  [[ -f "$pidfile" ]] || { echo "no pid file $pidfile" >&2; exit 1; }
-  local pid
-  pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid"
-    for (( i = 0; i < 50; i++ )); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$pidfile"
+  stop_pidfile "$1"
 }
 
 case "${1:-}" in

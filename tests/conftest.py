@@ -24,6 +24,8 @@ REDIS_BACKENDS = (
     + (["cluster"] if os.environ.get(infra.REDIS_CLUSTER_URL_ENV) else [])
 )
 KAFKA_BACKENDS = ["memory"] + (["kafka"] if os.environ.get(infra.KAFKA_BOOTSTRAP_ENV) else [])
+ETCD_URL_ENV = "PATTERNS_ETCD_URL"
+LEASE_BACKENDS = ["memory"] + (["etcd"] if os.environ.get(ETCD_URL_ENV) else [])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -37,13 +39,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.real_cluster)
         if params.get("broker_kind") == "kafka":
             item.add_marker(pytest.mark.real_kafka)
+        if params.get("lease_backend") == "etcd":
+            item.add_marker(pytest.mark.real_etcd)
 
 
-_real_counts: dict[str, dict[str, int]] = {"real_redis": {}, "real_cluster": {}, "real_kafka": {}}
+_real_counts: dict[str, dict[str, int]] = {"real_redis": {}, "real_cluster": {}, "real_kafka": {}, "real_etcd": {}}
 _REAL_ENVS = (
     ("real_redis", infra.REDIS_URL_ENV, "the real server"),
     ("real_cluster", infra.REDIS_CLUSTER_URL_ENV, "the real Redis Cluster"),
     ("real_kafka", infra.KAFKA_BOOTSTRAP_ENV, "the real server"),
+    ("real_etcd", ETCD_URL_ENV, "the real etcd"),
 )
 
 
@@ -106,6 +111,19 @@ def redis_backend(request: pytest.FixtureRequest, unique: str) -> Iterator[Any]:
 def broker_kind(request: pytest.FixtureRequest) -> str:
     """'memory' always; 'kafka' too when PATTERNS_KAFKA_BOOTSTRAP is set."""
     return request.param
+
+
+@pytest.fixture(params=LEASE_BACKENDS)
+def lease_backend(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Any]:
+    """A lease service on the ``clock`` fixture: embedded, or the real etcd when PATTERNS_ETCD_URL is set."""
+    from patterns.coordination import EtcdLeaseService, MemoryLeaseService
+
+    if request.param == "memory":
+        yield MemoryLeaseService(clock)
+        return
+    service = EtcdLeaseService(os.environ[ETCD_URL_ENV], clock=clock)
+    yield service
+    service.close()
 
 
 # Hypothesis: no per-example deadline (CI machines are shared and slow); a fixed number of examples.

@@ -164,8 +164,11 @@ class KeySpace:
         return _tag_unsafe(text[len(head) : -1])
 
     def pattern(self) -> str:
-        """A ``SCAN MATCH`` pattern for every key of this space and nothing else."""
-        return glob_escape(self.prefix) + ":*"
+        """A ``SCAN MATCH`` pattern for every key of this space and nothing else.
+
+        Every key starts with ``<prefix>:{``, so a space whose prefix extends this one
+        (``ratelimit:gcra:x`` beside ``ratelimit:gcra``) is not matched."""
+        return glob_escape(self.prefix) + ":{*"
 
     def clear(self, client: Any, *, batch: int = 500) -> int:
         """Delete every key of this space with ``SCAN`` + ``DEL``; returns how many were deleted.

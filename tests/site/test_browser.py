@@ -38,7 +38,8 @@ DESKTOP, PHONE = 1280, 390
 WIDTHS = (DESKTOP, PHONE)
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 SCREENSHOT_PAGES = (toc_pages()[0], "chapters/10-rate-limiting", "labs/10-rate-limiting")
-DRAG_LABS = ("labs/10-rate-limiting", "labs/06-resilience", "labs/04-cqrs", "labs/08-database-scaling")
+DRAG_LABS = ("labs/10-rate-limiting", "labs/06-resilience", "labs/04-cqrs", "labs/08-database-scaling",
+             "labs/15-coordination", "labs/16-observability-slos")
 # Code blocks allowed to be wider than their column at 1280 px, by page, with the reason. Printed
 # tables are allowed everywhere: site.js marks them (class output-table) and they scroll inside
 # their box, because wrapping would break their columns.
@@ -273,3 +274,36 @@ def test_answers_are_collapsed_and_open_on_click(name: str, contexts: dict[int, 
     finally:
         page.close()
     assert not visit.failed and not visit.errors, f"{name}: {visit.failed} {visit.errors}"
+
+
+DIAGRAM_FILTERS = "() => [...document.querySelectorAll('figure.diagram img')].map(i => getComputedStyle(i).filter)"
+
+
+def test_diagrams_read_in_light_and_dark_mode(contexts: dict[int, BrowserContext], site: str) -> None:
+    """The theme's dark mode inverts diagrams (light ink on the dark page); light mode leaves them as drawn.
+
+    Both screenshots of a diagram must show a drawing (contrast), on a light page in light mode and a
+    dark one in dark mode; they go to ``_build/screenshots/`` for a human look.
+    """
+    visit = open_page(contexts[DESKTOP], site, "chapters/06-resilience")
+    page = visit.page
+    stats = {}
+    filters = {}
+    try:
+        figure = page.locator("figure.diagram img").first
+        figure.scroll_into_view_if_needed()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for mode in ("light", "dark"):
+            page.evaluate(f"() => {{ document.documentElement.dataset.theme = '{mode}'; }}")
+            page.wait_for_timeout(100)
+            filters[mode] = page.evaluate(DIAGRAM_FILTERS)
+            shot = SCREENSHOTS / f"diagram-{mode}.png"
+            figure.screenshot(path=str(shot))
+            stats[mode] = ImageStat.Stat(Image.open(shot).convert("L"))
+    finally:
+        page.close()
+    assert not visit.failed and not visit.errors, f"{visit.failed} {visit.errors}"
+    assert filters["light"] and all(f == "none" for f in filters["light"]), filters
+    assert all("invert" in f for f in filters["dark"]), filters
+    assert stats["light"].mean[0] > 180 > 90 > stats["dark"].mean[0], (stats["light"].mean, stats["dark"].mean)
+    assert stats["light"].stddev[0] > 15 and stats["dark"].stddev[0] > 15, "a diagram is blank in one mode"

@@ -64,3 +64,12 @@ def test_entities_with_braces_or_empty_keep_one_tag_and_round_trip() -> None:
         tag = key[key.index("{") + 1 : key.index("}")]
         assert tag and "{" not in tag  # a non-empty tag: the whole entity picks the slot
         assert space.entity_of(space.key(entity)) == entity
+
+
+def test_clear_leaves_a_space_whose_prefix_extends_this_one() -> None:
+    client = infra.redis_client(url="", fresh=True)
+    short, longer = KeySpace.of("ratelimit:gcra", ns="al"), KeySpace.of("ratelimit:gcra:x", ns="al")
+    client.set(short.key("u"), "1")
+    client.set(longer.key("u"), "1")
+    assert short.clear(client) == 1
+    assert client.get(longer.key("u")) == b"1"

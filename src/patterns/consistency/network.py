@@ -7,6 +7,10 @@ between groups is dropped when sent *and* when it would be delivered (a partitio
 a message is in flight still cuts it). Same seed, same calls => same deliveries, on every machine.
 
 Not thread-safe: one thread drives the simulation; the simulated clock is the only concurrency.
+
+Each message carries a short ``label`` ("write x=1", "ack"), or a function making it; an ``observer``, if set, is told
+``(event, src, dst, label)`` when a message is delivered or dropped, in simulated-time order: the
+book draws its message sequence charts from it.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from patterns._validate import (
 )
 from patterns.clock import ManualClock
 
-__all__ = ["Network", "NetworkStats", "MAX_NODES", "MAX_DELAY"]
+__all__ = ["Network", "NetworkStats", "Observer", "MAX_NODES", "MAX_DELAY"]
 
 MAX_NODES = 1_000  # nodes in one simulated cluster
 MAX_DELAY = 3_600.0  # seconds: a one-way delay of an hour is already absurd
+#: ``observer(event, src, dst, label)``: event is "delivered" or "dropped"
+Observer = Callable[[str, str, str, str], None]
 
 
 @dataclass
@@ -80,6 +86,7 @@ class Network:
         self._group: dict[str, int] = {n: 0 for n in names}
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
+        self.observer: Observer | None = None  # a tracing hook; see the module docstring
 
     # --- partitions -------------------------------------------------------------------------
     def partition(self, *groups: Iterable[str]) -> None:
@@ -128,23 +135,34 @@ class Network:
     def sample_delay(self, src: str, dst: str) -> float:
         return 0.0 if src == dst else self.rng.uniform(*self.delay)
 
-    def send(self, src: str, dst: str, deliver: Callable[[], None]) -> bool:
-        """Schedule ``deliver()`` at ``dst`` after a random delay; False if a partition cut it."""
+    def send(self, src: str, dst: str, deliver: Callable[[], None],
+             label: str | Callable[[], str] = "message") -> bool:
+        """Schedule ``deliver()`` at ``dst`` after a random delay; False if a partition cut it.
+
+        ``label`` names the message for the ``observer`` (a function is called only if observed).
+        """
         self.stats.sent += 1
         if not self.can_reach(src, dst):
             self.stats.dropped += 1
+            self._observe("dropped", src, dst, label)
             return False
         when = self.clock.now() + self.sample_delay(src, dst)
 
         def arrive() -> None:
             if self.can_reach(src, dst):
                 self.stats.delivered += 1
+                self._observe("delivered", src, dst, label)
                 deliver()
             else:
                 self.stats.dropped += 1
+                self._observe("dropped", src, dst, label)
 
         self.schedule(when, arrive)
         return True
+
+    def _observe(self, event: str, src: str, dst: str, label: str | Callable[[], str]) -> None:
+        if self.observer is not None:
+            self.observer(event, src, dst, label if isinstance(label, str) else label())
 
     def schedule(self, when: float, action: Callable[[], None]) -> None:
         """Run ``action()`` at simulated time ``when`` (timers, client invocations, deliveries)."""

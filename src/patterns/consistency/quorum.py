@@ -164,7 +164,8 @@ class QuorumStore:
                 self._finish(op, True)
 
         for node in self.network.nodes:
-            self.network.send(coordinator, node, partial(self._replica_write, node, key, version, on_ack))
+            self.network.send(coordinator, node, partial(self._replica_write, node, key, version, on_ack),
+                              lambda: f"write {key}={value!r}")
         return op
 
     def submit_read(self, key: str, *, coordinator: str, client: str = "client") -> Operation:
@@ -191,7 +192,8 @@ class QuorumStore:
                 self._repair(coordinator, node, key, versions, op.versions)  # a late reply
 
         for node in self.network.nodes:
-            self.network.send(coordinator, node, partial(self._replica_read, node, coordinator, key, on_reply))
+            self.network.send(coordinator, node, partial(self._replica_read, node, coordinator, key, on_reply),
+                              f"read {key}")
         return op
 
     def write(self, key: str, value: Any, *, coordinator: str, client: str = "client") -> Operation:
@@ -267,18 +269,19 @@ class QuorumStore:
 
     def _replica_write(self, node: str, key: str, version: Version, on_ack: Callable[[], None]) -> None:
         self._apply(node, key, (version,))
-        self.network.send(node, version.node, on_ack)
+        self.network.send(node, version.node, on_ack, "ack")
 
     def _replica_read(self, node: str, coordinator: str, key: str,
                       on_reply: Callable[[str, tuple[Version, ...]], None]) -> None:
         snapshot = self.replicas[node].get(key, ())
-        self.network.send(node, coordinator, lambda: on_reply(node, snapshot))
+        self.network.send(node, coordinator, lambda: on_reply(node, snapshot),
+                          lambda: f"{key}=" + (", ".join(repr(v.value) for v in snapshot) or "nothing"))
 
     def _repair(self, coordinator: str, node: str, key: str, seen: tuple[Version, ...],
                 merged: tuple[Version, ...]) -> None:
         if self.read_repair and _dots(seen) != _dots(merged):
             self.stats.read_repairs += 1
-            self.network.send(coordinator, node, lambda: self._apply(node, key, merged))
+            self.network.send(coordinator, node, lambda: self._apply(node, key, merged), f"repair {key}")
 
     def _wait(self, op: Operation) -> Operation:
         while not op.finished and self.network.step():

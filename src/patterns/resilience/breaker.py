@@ -48,7 +48,7 @@ from patterns.errors import CircuitOpen
 from patterns.resilience._calls import ExceptionFilter, as_exception_filter, callable_name, not_callable
 from patterns.resilience.windows import WindowSpec
 
-__all__ = ["CircuitBreaker", "StateChange", "BreakerMetrics", "BreakerState"]
+__all__ = ["CircuitBreaker", "StateChange", "BreakerMetrics", "BreakerState", "TRANSITIONS"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -56,6 +56,17 @@ BreakerState = Literal["closed", "open", "half_open"]
 CLOSED: BreakerState = "closed"
 OPEN: BreakerState = "open"
 HALF_OPEN: BreakerState = "half_open"
+#: Every move a breaker can make, and its cause. ``_transition`` refuses any other move, and the
+#: book's state diagram is drawn from this table (``patterns.diagrams``), so neither can drift.
+TRANSITIONS: tuple[tuple[BreakerState, BreakerState, str], ...] = (
+    (CLOSED, OPEN, "failure (or slow) rate >= threshold\nover >= minimum_calls calls"),
+    (OPEN, HALF_OPEN, "wait_in_open has passed"),
+    (HALF_OPEN, CLOSED, "the trial calls pass"),
+    (HALF_OPEN, OPEN, "the trial calls fail"),
+    (OPEN, CLOSED, "reset()"),
+    (HALF_OPEN, CLOSED, "reset()"),
+)
+_MOVES = frozenset((old, new) for old, new, _ in TRANSITIONS)
 _log = logging.getLogger(__name__)
 
 
@@ -414,6 +425,8 @@ class CircuitBreaker:
         return []
 
     def _transition(self, new: BreakerState, at: float, reason: str) -> StateChange:
+        if (self._state, new) not in _MOVES:  # the table is the specification: a new move goes there first
+            raise AssertionError(f"breaker {self.name!r}: {self._state} -> {new} is not in TRANSITIONS")
         old, self._state = self._state, new
         self._gen += 1
         self._trials_admitted = self._trials_done = self._trial_failures = self._trial_slow = 0

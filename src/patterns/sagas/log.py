@@ -6,7 +6,8 @@ history: step started, step done with its result, step failed, compensation star
 A new orchestrator reads them and knows which steps may have taken effect and which compensations
 are still owed (``compensations_due``). The log never decides anything on its own: it records.
 
-States: ``RUNNING`` -> ``COMPLETED``, or ``RUNNING`` -> ``COMPENSATING`` -> ``CANCELLED``.
+States: ``RUNNING`` -> ``COMPLETED``, or ``RUNNING`` -> ``COMPENSATING`` -> ``CANCELLED`` (the
+``TRANSITIONS`` table; ``set_state`` refuses any other move).
 ``RUNNING`` and ``COMPENSATING`` are *unfinished*: ``Orchestrator.resume_all`` finishes them.
 """
 
@@ -32,6 +33,7 @@ __all__ = [
     "COMPLETED",
     "CANCELLED",
     "FINAL_STATES",
+    "TRANSITIONS",
     "SagaState",
     "EventKind",
     "EVENT_KINDS",
@@ -54,6 +56,14 @@ COMPLETED: Final = "COMPLETED"
 CANCELLED: Final = "CANCELLED"
 FINAL_STATES = frozenset({COMPLETED, CANCELLED})
 _STATES: tuple[SagaState, ...] = get_args(SagaState)
+#: Every move a saga's state can make, and its cause (``create`` starts it RUNNING). ``set_state``
+#: refuses any other move, and the book's state diagram is drawn from this table.
+TRANSITIONS: tuple[tuple[SagaState, SagaState, str], ...] = (
+    (RUNNING, COMPLETED, "every step's action is done"),
+    (RUNNING, COMPENSATING, "a step is rejected, or fails\npast its retries"),
+    (COMPENSATING, CANCELLED, "every compensation due is done"),
+)
+_MOVES = frozenset((old, new) for old, new, _ in TRANSITIONS)
 
 # What a line of a saga's history can say. ``state_*`` lines are written by ``set_state`` only.
 EventKind = Literal[
@@ -173,6 +183,9 @@ class SagaLog:
         """Move a saga to ``state`` and log the change, in one transaction; returns the new record."""
         require_one_of(state, "state", _STATES)
         with transaction(self.conn) as tx:
+            old = tx.execute("SELECT state FROM sagas WHERE saga_id = ?", (saga_id,)).fetchone()
+            if old is not None and (old[0], state) not in _MOVES:
+                raise ValueError(f"saga {saga_id!r} cannot move from {old[0]} to {state}: not in TRANSITIONS")
             cur = tx.execute(
                 "UPDATE sagas SET state = ?, failed_step = COALESCE(?, failed_step),"
                 " reason = COALESCE(?, reason), updated_at = ? WHERE saga_id = ?",
