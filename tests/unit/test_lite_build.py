@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -167,6 +168,27 @@ def test_the_committed_lock_lists_only_the_closure_of_the_pinned_roots():
 def test_a_root_missing_from_the_lock_is_an_error():
     with pytest.raises(KeyError, match="lupa"):
         lite.closure({"numpy": {"depends": []}}, ["numpy", "lupa"])
+
+
+def test_the_built_index_is_newer_than_the_build_inputs(tmp_path, monkeypatch):
+    """`make lite-test` rebuilds only when an input is newer than lite/index.html; jupyter lite build
+    leaves that file with its packaged 1985 mtime, so the build must stamp it."""
+    out = tmp_path / "out"
+
+    def jupyter_lite_build(argv, cwd):
+        out.mkdir()
+        (out / "index.html").write_text("<html></html>")
+        os.utime(out / "index.html", (499_000_000, 499_000_000))  # 1985, as the app's files come
+
+    monkeypatch.setattr(lite, "load_pins", dict)
+    monkeypatch.setattr(lite, "fetch", lambda pins, cache: {"wheels": [], "msgpack": None,
+                                                            "pyodide": None, "pyodide_packages": None})
+    monkeypatch.setattr(lite, "build_wheels", lambda sdist, dest: [])
+    monkeypatch.setattr(lite, "assemble_pyodide", lambda *args: None)
+    monkeypatch.setattr(lite, "student_labs", lambda dest: [])
+    monkeypatch.setattr(lite, "run", jupyter_lite_build)
+    lite.build(out, stage=tmp_path / "stage")
+    assert (out / "index.html").stat().st_mtime >= (ROOT / "pyproject.toml").stat().st_mtime
 
 
 # ---------------------------------------------------------------- the first cell of every lab
