@@ -206,3 +206,24 @@ def test_a_recorded_checkout_shows_the_timeout_and_the_keyed_retry() -> None:
     assert {s for s, _, _, _ in recorded} <= {"client", "payment API", "PSP", "ledger"}
     with pytest.raises(ValueError, match="order must be below"):
         payments.checkout_trace("end-to-end", 99, orders=10)
+
+
+def test_the_fanout_chart_puts_no_label_at_zero_on_its_log_axis() -> None:
+    """Pull writes nothing; a "worst post" label at y = 0 on the log axis made Pyodide's matplotlib
+    lay out a 107,744-pixel-high figure (lab 17 failed in the browser)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from patterns.casebook.plots import plot_fanout
+
+    rows = newsfeed.fanout_costs(newsfeed.follower_graph(users=2_000), thresholds=(100,))
+    assert [r.write_ops for r in rows if r.strategy == "pull"] == [0.0]
+    fig, ax = plt.subplots()
+    try:
+        plot_fanout(rows, ax=ax)
+        labels = [t for t in ax.texts if t.get_text().startswith("worst post")]
+        assert len(labels) == len(rows) - 1 and all(t.get_position()[1] > 0 for t in labels)
+    finally:
+        plt.close(fig)

@@ -154,7 +154,7 @@ def follower_graph(users: int = 20_000, average_follows: int = 50, skew: float =
     alpha = require_number(skew, "skew", minimum=0.0, maximum=3.0)
     rng = np.random.default_rng(require_int(seed, "seed", maximum=2**63 - 1))
     weights = 1.0 / np.arange(1, n + 1, dtype=float) ** alpha
-    counts = rng.poisson(k, size=n).clip(1, n - 1)
+    counts = rng.poisson(k, size=n).clip(1, n - 1).astype(np.intp)  # np.repeat wants intp (wasm32)
     follower = np.repeat(np.arange(n, dtype=np.intp), counts)
     followee = rng.choice(n, size=len(follower), p=weights / weights.sum()).astype(np.intp)
     keep = follower != followee

@@ -75,7 +75,9 @@ def plot_fanout(rows: Sequence[FanoutRow], *, ax: Any = None) -> Any:
     ax.bar([i + 0.2 for i in x], [r.read_ops for r in items], width=0.4, label="fetches for reads / day",
            color="#ff7f0e")
     for i, r in enumerate(items):
-        ax.text(i - 0.2, r.write_ops, f"worst post\n{r.worst_post:,}", ha="center", va="bottom", fontsize=7)
+        if r.write_ops > 0:  # pull writes nothing: no bar, and a label at 0 on a log axis breaks Pyodide's layout
+            ax.text(i - 0.2, r.write_ops, f"worst post\n{r.worst_post:,}", ha="center", va="bottom",
+                    fontsize=7)
     ax.set_yscale("log")
     ax.set_xticks(list(x), labels, fontsize=8)
     ax.set_ylabel("operations per day (log)")
