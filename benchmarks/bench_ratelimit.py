@@ -1,6 +1,6 @@
 """Speed of patterns.ratelimit next to the peer libraries, like with like, in one run.
 
-    .venv/bin/python benchmarks/bench_ratelimit.py             # about five minutes
+    .venv/bin/python benchmarks/bench_ratelimit.py             # about three minutes
     .venv/bin/python benchmarks/bench_ratelimit.py --quick     # a smoke run
     .venv/bin/python benchmarks/bench_ratelimit.py --redis-url redis://127.0.0.1:6379/0
 
@@ -404,7 +404,7 @@ def main() -> None:
     parser.add_argument("--no-redis", action="store_true", help="skip the Redis table")
     parser.add_argument("--only", choices=["memory", "fill", "redis"], help="run one table only")
     args = parser.parse_args()
-    runs, number, redis_number = (3, 2_000, 300) if args.quick else (max(5, args.runs), 10_000, 2_000)
+    runs, number, redis_number = (3, 2_000, 300) if args.quick else (max(5, args.runs), 5_000, 1_000)
     print(f"# patterns.ratelimit benchmark, {date.today().isoformat()}")
     report = Report("ratelimit", "Rate limiting: patterns.ratelimit next to limits and pyrate-limiter",
                     ("limits", "pyrate-limiter", "redis"), runs=runs, calls=number, redis_decisions=redis_number)

@@ -1,6 +1,6 @@
 """Overhead of the resilience policies next to their peer libraries, in one run.
 
-    .venv/bin/python benchmarks/bench_resilience.py [--runs 5] [--rounds 7] [--number 20000]
+    .venv/bin/python benchmarks/bench_resilience.py [--runs 5] [--rounds 3] [--number 10000]
 
 What is measured: the cost a policy adds to a call that succeeds at once (the path every healthy
 request takes), i.e. time per wrapped call minus time per bare call of the same no-op function.
@@ -168,8 +168,8 @@ def overlap(threads: int = 8, hold: float = 0.02) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--number", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--number", type=int, default=10_000)
     args = parser.parse_args()
     cost = measure(args.runs, args.rounds, args.number)
     report = Report("resilience", "Resilience policies: overhead per call next to peer libraries",
