@@ -18,7 +18,6 @@ from collections.abc import Callable
 
 import msgpack
 import redis
-
 from harness import Report, Timing, interleave, ratios, spread
 
 from patterns import infra

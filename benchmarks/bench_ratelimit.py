@@ -51,10 +51,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from importlib.metadata import version
 from typing import Any
 
 import redis
+from harness import Factory, Report, interleave, ratios
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import (
@@ -66,8 +66,6 @@ from pyrate_limiter import GCRA as PyrateGCRA
 from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate, StateBucket
 from pyrate_limiter import TokenBucket as PyrateTokenBucket
 from pyrate_limiter.clocks import AbstractClock
-
-from harness import Factory, Report, interleave, ratios
 
 from patterns.clock import ManualClock, WallClock
 from patterns.ratelimit import (
