@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/report.py run      # make bench: every bench_*.py, then render
     .venv/bin/python benchmarks/report.py render   # only regenerate README tables from latest.json
+    .venv/bin/python benchmarks/report.py verify A.json B.json ...   # several make bench runs' latest.json:
+        # writes results/verification.json (each target's worst figure in each run) and renders
 
 Each ``bench_*.py`` runs in its own process with ``BENCH_OUT`` set to a scratch folder, where its
 :class:`harness.Report` leaves ``<area>.json``; this script adds the machine (CPU model, cores,
@@ -25,6 +27,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 LATEST = HERE / "results" / "latest.json"
+VERIFICATION = HERE / "results" / "verification.json"
 README = HERE / "README.md"
 ORDER = ("ratelimit", "resilience", "sharding", "caching", "messaging")
 SCRIPT_TIMEOUT = 900  # seconds per script
@@ -163,6 +166,43 @@ def area_block(area: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def verify(paths: list[str]) -> int:
+    """Each target's worst figure in each of several ``make bench`` runs (their latest.json files)."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    targets: dict[tuple[str, str], dict[str, Any]] = {}
+    for data in runs:
+        for name, area in data["areas"].items():
+            for t in area["targets"]:
+                row = targets.setdefault((name, t["label"]), {"area": name, "label": t["label"], "bound": t["bound"],
+                                                              "unit": t["unit"], "worst": [], "met": []})
+                row["worst"].append(t["worst"])
+                row["met"].append(t["met"])
+    VERIFICATION.write_text(json.dumps({
+        "runs": [{"date": d["machine"]["date"], "load_before": d["machine"]["load_before"],
+                  "load_after": d["machine"]["load_after"], "seconds": d["machine"]["seconds"],
+                  "conditions": d["machine"].get("busy_core", "")} for d in runs],
+        "targets": list(targets.values())}, indent=1, ensure_ascii=False) + "\n")
+    return render()
+
+
+def verification_block(data: dict[str, Any]) -> str:
+    runs = data["runs"]
+    out = [f"{len(runs)} runs of `make bench`, {runs[0]['date']} to {runs[-1]['date']}, "
+           f"{min(r['seconds'] for r in runs):.0f}–{max(r['seconds'] for r in runs):.0f} s each, load average "
+           f"{min(r['load_before'] for r in runs)}–{max(r['load_before'] for r in runs)} at the start."]
+    if runs[0]["conditions"]:
+        out.append(f"Conditions: {runs[0]['conditions']}.")
+    head = " | ".join(f"run {i + 1}" for i in range(len(runs)))
+    out += ["", f"| area | target | bound | worst figure of each run: {head} | runs met |",
+            "|---|---|---|" + "---:|" * len(runs) + "---:|"]
+    for t in data["targets"]:
+        cells = " | ".join(num(w) for w in t["worst"])
+        met = sum(t["met"])
+        verdict = f"{met} of {len(t['met'])}" if met == len(t["met"]) else f"**{met} of {len(t['met'])}**"
+        out.append(f"| {t['area']} | {t['label']} | {t['bound']} {t['unit']} | {cells} | {verdict} |")
+    return "\n".join(out)
+
+
 def replace_block(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- bench:{re.escape(name)} -->\n).*?(<!-- /bench:{re.escape(name)} -->)", re.S)
     if not pattern.search(text):
@@ -177,6 +217,8 @@ def render() -> int:
     text = replace_block(text, "targets", targets_block(data))
     for name, area in data["areas"].items():
         text = replace_block(text, name, area_block(area))
+    if VERIFICATION.exists():
+        text = replace_block(text, "verification", verification_block(json.loads(VERIFICATION.read_text())))
     README.write_text(text)
     missed = [t["label"] for area in data["areas"].values() for t in area["targets"] if not t["met"]]
     print(f"regenerated {README.relative_to(HERE.parent)}: {len(missed)} target(s) not met in every run")
@@ -185,4 +227,6 @@ def render() -> int:
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "run"
+    if command == "verify":
+        sys.exit(verify(sys.argv[2:]))
     sys.exit(run() if command == "run" else render())
