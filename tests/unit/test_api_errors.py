@@ -114,7 +114,12 @@ def test_status_table_is_sorted_unique_and_explains_each_code() -> None:
     for row in STATUS_CODES:
         assert row.use_when and row.reason
     assert {200, 201, 204, 400, 401, 403, 404, 409, 422, 429, 500, 503} <= set(codes)  # the seed's list
-    assert {s.code for s in STATUS_CODES if s.retryable} == {429, 500, 502, 503, 504}
+    # AIP-194: 503 (UNAVAILABLE) is the retryable one; 500 (INTERNAL) is surfaced, not retried; the
+    # in-flight duplicate's 409 + Retry-After is meant to be retried with the same key
+    assert {s.code for s in STATUS_CODES if s.retryable} == {409, 429, 502, 503, 504}
+    for row in STATUS_CODES:
+        assert row.retry == "no" or row.retryable or row.retry.startswith("no:"), row
+        assert row.retryable == (row.retry not in ("no",) and not row.retry.startswith("no")), row
 
 
 def test_is_retryable_needs_a_transient_status_and_a_safe_method() -> None:
@@ -122,6 +127,11 @@ def test_is_retryable_needs_a_transient_status_and_a_safe_method() -> None:
     assert not is_retryable(400, "GET") and not is_retryable(409, "GET")
     assert not is_retryable(503, "POST")
     assert is_retryable(503, "POST", idempotency_key=True)
+    assert not is_retryable(500, "GET")  # a bug: surface it (AIP-194 INTERNAL)
+    assert not is_retryable(504, "POST") and is_retryable(504, "POST", idempotency_key=True)
+    # the duplicate of a request still in flight: 409 + Retry-After, retried with the same key
+    assert is_retryable(409, "POST", idempotency_key=True, retry_after=True)
+    assert not is_retryable(409, "POST", idempotency_key=True)  # a real conflict: re-read, decide
 
 
 def test_request_and_response_validate_and_read_headers() -> None:

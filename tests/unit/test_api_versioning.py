@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from patterns.api import (
+    DatedVersioning,
     Deprecation,
     HeaderVersioning,
     QueryVersioning,
@@ -14,6 +15,7 @@ from patterns.api import (
     Response,
     UnsupportedVersion,
     UriVersioning,
+    VersionChange,
     VersionedRouter,
 )
 
@@ -128,3 +130,53 @@ def test_bad_configuration_is_rejected() -> None:
         r.add(1, "GET", "x", users(1))
     with pytest.raises(ValueError, match="version"):
         r.deprecate(5, Deprecation(datetime(2026, 1, 1, tzinfo=UTC)))
+
+
+# --- dated versions in a header, pinned per account (Stripe's design) ------------------------------
+
+def _dated() -> tuple[DatedVersioning, dict[str, object]]:
+    def join(body: dict) -> dict:  # type: ignore[type-arg]
+        out = {k: v for k, v in body.items() if k not in ("first", "last")}
+        return {**out, "name": f"{body['first']} {body['last']}"}
+
+    def cents_to_text(body: dict) -> dict:  # type: ignore[type-arg]
+        out = {k: v for k, v in body.items() if k != "cents"}
+        return {**out, "amount": f"{body['cents'] / 100:.2f}"}
+
+    changes = [VersionChange("2025-03-01", "name split", join),
+               VersionChange("2025-09-01", "amount in cents", cents_to_text)]
+    return DatedVersioning("2024-01-01", changes), {"id": 7, "first": "Ada", "last": "L", "cents": 1250}
+
+
+def test_dated_versions_header_then_pin_then_latest() -> None:
+    dated, _ = _dated()
+    assert dated.versions == ("2024-01-01", "2025-03-01", "2025-09-01") and dated.latest == "2025-09-01"
+    asked = Request("GET", "/users/7", {"api-version": "2025-03-01"})  # header names are case-insensitive
+    assert dated.version_for(asked, pinned="2024-01-01") == "2025-03-01"
+    assert dated.version_for(Request("GET", "/users/7"), pinned="2024-01-01") == "2024-01-01"
+    assert dated.version_for(Request("GET", "/users/7")) == "2025-09-01"  # a new account: the latest
+    with pytest.raises(UnsupportedVersion, match="2025-04-01") as err:  # a date that is not a release
+        dated.version_for(Request("GET", "/u", {"Api-Version": "2025-04-01"}))
+    assert err.value.status == 400
+    with pytest.raises(UnsupportedVersion, match="pinned"):
+        dated.version_for(Request("GET", "/u"), pinned="1999-01-01")
+
+
+def test_dated_versions_render_walks_back_newest_first_without_touching_the_body() -> None:
+    dated, current = _dated()
+    before = dict(current)
+    assert dated.render(current, "2025-09-01") == current
+    assert dated.render(current, "2025-03-01") == {"id": 7, "first": "Ada", "last": "L", "amount": "12.50"}
+    assert dated.render(current, "2024-01-01") == {"id": 7, "name": "Ada L", "amount": "12.50"}
+    assert current == before
+
+
+def test_dated_versions_validate() -> None:
+    with pytest.raises(ValueError, match="increasing"):
+        DatedVersioning("2025-01-01", [VersionChange("2024-01-01", "older than first", dict)])
+    with pytest.raises(ValueError, match="ISO date"):
+        VersionChange("2025-13-01", "no such month", dict)
+    with pytest.raises(TypeError, match="VersionChange"):
+        DatedVersioning("2025-01-01", ["2025-02-01"])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="header"):
+        DatedVersioning("2025-01-01", [], header="bad header")

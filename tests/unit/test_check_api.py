@@ -105,3 +105,49 @@ def test_payment_api(capsys: pytest.CaptureFixture[str]) -> None:
     verdict(capsys, False)
     assert chk.check_payment_api(...) is False
     verdict(capsys, False)
+
+
+def version_for_right(headers: dict[str, str], pinned: str | None) -> str | None:
+    asked = headers.get("Api-Version")
+    if asked is not None:
+        return asked if asked in chk.USER_VERSIONS else None
+    return pinned if pinned is not None else chk.USER_VERSIONS[-1]
+
+
+def render_right(current: dict[str, Any], version: str) -> dict[str, Any]:
+    body = dict(current)
+    for change in reversed(chk.USER_CHANGES):
+        if change.version > version:
+            body = change.downgrade(body)
+    return body
+
+
+def test_dated_versions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert chk.check_dated_versions(version_for_right, render_right) is True
+    verdict(capsys, True)
+
+    def oldest_first(current: dict[str, Any], version: str) -> dict[str, Any]:
+        body = dict(current)
+        for change in chk.USER_CHANGES:
+            if change.version > version:
+                body = change.downgrade(body)
+        return body
+
+    assert chk.check_dated_versions(version_for_right, oldest_first) is False
+    assert "newest first" in verdict(capsys, False)
+
+    def mutating(current: dict[str, Any], version: str) -> dict[str, Any]:
+        current["touched"] = True
+        return render_right(current, version)
+
+    assert chk.check_dated_versions(version_for_right, mutating) is False
+    assert "modified" in verdict(capsys, False)
+
+    def header_only(headers: dict[str, str], pinned: str | None) -> str | None:
+        return headers.get("Api-Version", pinned)
+
+    assert chk.check_dated_versions(header_only, render_right) is False
+    out = verdict(capsys, False)
+    assert "latest" in out and "not a released version" in out
+    assert chk.check_dated_versions(..., render_right) is False
+    assert "not answered" in verdict(capsys, False)

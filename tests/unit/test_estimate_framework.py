@@ -86,10 +86,29 @@ def test_implications_for_the_url_shortener() -> None:
     assert found["cache in front of the database"].needed
     assert found["shard the database"].needed  # 55 TB over ten years
     assert found["shard the cache (consistent hashing)"].needed  # 100 GB > one 64 GB node
-    assert not found["spread egress (many nodes or a CDN)"].needed
+    assert not found["serve responses through a CDN"].needed  # 0.139 Gbit/s
+    assert not found["objects in an object store, metadata in the database"].needed  # 500-byte rows
     assert found["spare servers, timeouts, retries, breakers"].needed
     assert found["shard the database"].chapter == "08-database-scaling"
     assert "54.8 TB" in found["shard the database"].because
+
+
+def test_a_photo_service_needs_an_object_store_and_a_cdn() -> None:
+    """32.9 PB of 3 MB photos are not database rows, and 7.4 Gbit/s of thumbnails is a job for a CDN
+    (lab 12's checker for exercise 3 says the same). The database still shards: its metadata rows
+    outgrow one node."""
+    photos = capacity_model("photo service", daily_active_users=20e6, reads_per_user=5, writes_per_user=0.1,
+                            object_size=3e6, response_size=200e3, peak_factor=4, replication=3, years=5)
+    found = {i.topic: i for i in design_implications(photos)}
+    blob = found["objects in an object store, metadata in the database"]
+    assert blob.needed and "32.9 PB goes to the object store" in blob.because
+    shard = found["shard the database"]
+    assert shard.needed and "3.65G rows of metadata take 10.9 TB" in shard.because
+    assert "storage_total 32.9 PB is above" not in shard.because
+    cdn = found["serve responses through a CDN"]
+    assert cdn.needed and "7.41 Gbit/s" in cdn.because
+    smaller_rows = dict(SINGLE_MACHINE_LIMITS, metadata_row=Limit(100, "B", "a lean row"))
+    assert not {i.topic: i for i in design_implications(photos, smaller_rows)}["shard the database"].needed
 
 
 def test_a_small_service_needs_none_of_it() -> None:

@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from patterns.estimate.latency import (
+    COMPARABLE_RUNGS,
     DEAN_2009,
     DEAN_SOURCE,
     MEASURED_RUNGS,
@@ -19,6 +20,7 @@ from patterns.estimate.latency import (
     ladder,
     measure,
     measure_ladder,
+    published_vs_measured,
 )
 
 
@@ -52,6 +54,35 @@ def test_ladder_is_sorted_and_classic_orderings_hold() -> None:
         assert order[0] == "L1 cache reference"
     with pytest.raises(ValueError, match="which"):
         ladder("2030")
+
+
+def test_the_2020_column_is_a_projection_whose_implied_rates_the_chapter_quotes() -> None:
+    """Scott's page extrapolates 2012 trends: 1 MB from memory in 3 us is 333 GB/s, 1 MB from disk in
+    825 us is 1.2 GB/s, and the datacenter round trip is Dean's 500 us, not projected at all."""
+    scott = {r.name: r.seconds for r in SCOTT_2020}
+    assert 1e6 / scott["read 1 MB sequentially from memory"] == pytest.approx(333e9, rel=0.01)
+    assert 1e6 / scott["read 1 MB sequentially from disk"] == pytest.approx(1.21e9, rel=0.01)
+    assert scott["round trip within a datacenter"] == {r.name: r.seconds for r in DEAN_2009}[
+        "round trip within a datacenter"]
+    assert "2012" in SCOTT_SOURCE and "projection" in SCOTT_SOURCE
+
+
+def test_published_vs_measured_sets_each_rung_beside_its_references() -> None:
+    rows = published_vs_measured({"copy 1 MB in memory": 50e-6, "loopback TCP round trip": 20e-6,
+                                  "dict lookup": 40e-9})
+    assert [r.measured_name for r in rows] == list(COMPARABLE_RUNGS)
+    copy, trip = rows
+    assert (copy.dean_2009, copy.scott_2020, copy.measured) == (250e-6, 3e-6, 50e-6)
+    assert copy.bandwidth(copy.measured) == pytest.approx(20e9)
+    assert trip.payload_bytes is None and trip.bandwidth(trip.measured) is None
+    assert trip.dean_2009 == trip.scott_2020 == 500e-6
+    # in the browser there is no loopback rung: it is left out, not invented
+    assert [r.measured_name for r in published_vs_measured({"copy 1 MB in memory": 1e-5})] == [
+        "copy 1 MB in memory"]
+    with pytest.raises(TypeError, match="measured"):
+        published_vs_measured([("copy 1 MB in memory", 1e-5)])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="copy 1 MB in memory"):
+        published_vs_measured({"copy 1 MB in memory": 0.0})
 
 
 @pytest.fixture(scope="module")

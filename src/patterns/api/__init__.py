@@ -46,10 +46,12 @@ from patterns.api.pagination import (
 )
 from patterns.api.simulation import PagingOutcome, page_through_changing_feed
 from patterns.api.versioning import (
+    DatedVersioning,
     Deprecation,
     HeaderVersioning,
     QueryVersioning,
     UriVersioning,
+    VersionChange,
     VersionedRouter,
     VersionResolver,
 )
@@ -65,5 +67,5 @@ __all__ = [
     "CursorCodec", "KeysetPaginator", "OffsetPaginator", "Page", "require_limit", "create_items_table",
     "walk_pages", "PagingOutcome", "page_through_changing_feed",
     "Deprecation", "HeaderVersioning", "QueryVersioning", "UriVersioning", "VersionedRouter",
-    "VersionResolver",
+    "VersionResolver", "DatedVersioning", "VersionChange",
 ]

@@ -219,40 +219,69 @@ def with_problems(handler: Handler, on_error: Callable[[BaseException], None] | 
 
 @dataclass(frozen=True)
 class StatusCode:
-    """One row of the status table: the code, its reason phrase, when to use it, may a client retry."""
+    """One row of the status table: the code, its reason phrase, when to use it, and whether (and when)
+    a client may send the same request again.
+
+    ``retryable`` says a repeat can succeed; ``retry`` says on what condition. The conditions follow
+    Google's AIP-194 (automatically retry only ``UNAVAILABLE``, which maps to 503; surface
+    ``INTERNAL``, 500; retry a conflict such as ``ABORTED``, 409, at a higher level), with the usual
+    proviso of every retry: repeating a request is only safe when the method is idempotent or the
+    request carries an idempotency key. 502 and 504 go beyond AIP-194 (which never retries
+    ``DEADLINE_EXCEEDED``, the caller's own deadline): a gateway's timeout is not the caller's, and
+    proxies such as Envoy (``gateway-error``) retry 502, 503 and 504 alike.
+    """
 
     code: int
     reason: str
     use_when: str
     retryable: bool
+    retry: str
 
+
+SAFE = "if safe to repeat"  # an idempotent method, or a POST with an idempotency key
 
 STATUS_CODES: tuple[StatusCode, ...] = (
-    StatusCode(200, "OK", "a GET, PUT or PATCH succeeded and the body holds the result", False),
-    StatusCode(201, "Created", "a POST created a resource; Location names it", False),
-    StatusCode(202, "Accepted", "the work was queued and will finish later; give a status URL", False),
-    StatusCode(204, "No Content", "success with nothing to return (DELETE, PUT without echo)", False),
-    StatusCode(400, "Bad Request", "the request cannot be parsed: bad JSON, wrong type, bad cursor", False),
-    StatusCode(401, "Unauthorized", "no credentials or invalid ones: who are you?", False),
-    StatusCode(403, "Forbidden", "authenticated, but not allowed to do this", False),
-    StatusCode(404, "Not Found", "no such resource (or you may not know it exists)", False),
-    StatusCode(405, "Method Not Allowed", "the resource exists but not this verb; send Allow", False),
-    StatusCode(406, "Not Acceptable", "no representation matches Accept (e.g. unknown version)", False),
-    StatusCode(409, "Conflict", "the state forbids it now: duplicate, stale version, key in flight", False),
-    StatusCode(410, "Gone", "it existed and was removed on purpose, for good", False),
-    StatusCode(412, "Precondition Failed", "If-Match did not match: someone changed it first", False),
-    StatusCode(422, "Unprocessable Content", "parseable but invalid: a field breaks a rule", False),
-    StatusCode(429, "Too Many Requests", "rate limited; Retry-After says when to come back", True),
-    StatusCode(500, "Internal Server Error", "a bug or an unexpected failure on the server", True),
-    StatusCode(502, "Bad Gateway", "a proxy got a bad answer from upstream", True),
-    StatusCode(503, "Service Unavailable", "overloaded or down for now; Retry-After if known", True),
-    StatusCode(504, "Gateway Timeout", "a proxy or the server timed out waiting on upstream", True),
+    StatusCode(200, "OK", "a GET, PUT or PATCH succeeded and the body holds the result", False, "no"),
+    StatusCode(201, "Created", "a POST created a resource; Location names it", False, "no"),
+    StatusCode(202, "Accepted", "the work was queued and will finish later; give a status URL", False, "no"),
+    StatusCode(204, "No Content", "success with nothing to return (DELETE, PUT without echo)", False, "no"),
+    StatusCode(400, "Bad Request", "the request cannot be parsed: bad JSON, wrong type, bad cursor", False, "no"),
+    StatusCode(401, "Unauthorized", "no credentials or invalid ones: who are you?", False, "no"),
+    StatusCode(403, "Forbidden", "authenticated, but not allowed to do this", False, "no"),
+    StatusCode(404, "Not Found", "no such resource (or you may not know it exists)", False, "no"),
+    StatusCode(405, "Method Not Allowed", "the resource exists but not this verb; send Allow", False, "no"),
+    StatusCode(406, "Not Acceptable", "no representation matches Accept (e.g. unknown version)", False, "no"),
+    StatusCode(409, "Conflict", "the state forbids it now: duplicate, stale version, key in flight", True,
+               "same key, after Retry-After"),
+    StatusCode(410, "Gone", "it existed and was removed on purpose, for good", False, "no"),
+    StatusCode(412, "Precondition Failed", "If-Match did not match: someone changed it first", False,
+               "no: re-read first"),
+    StatusCode(422, "Unprocessable Content", "parseable but invalid: a field breaks a rule", False, "no"),
+    StatusCode(429, "Too Many Requests", "rate limited; Retry-After says when to come back", True,
+               "after Retry-After"),
+    StatusCode(500, "Internal Server Error", "a bug or an unexpected failure on the server", False,
+               "no: surface it"),
+    StatusCode(502, "Bad Gateway", "a proxy got a bad answer from upstream", True, SAFE),
+    StatusCode(503, "Service Unavailable", "overloaded or down for now; Retry-After if known", True,
+               SAFE + ", after Retry-After"),
+    StatusCode(504, "Gateway Timeout", "a proxy or the server timed out waiting on upstream", True, SAFE),
 )
 
+IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
 
-def is_retryable(status: int, method: str = "GET", idempotency_key: bool = False) -> bool:
-    """May a client retry this status? 429/5xx are transient, but a non-idempotent POST is only
-    safe to retry when it carries an idempotency key."""
-    transient = status == 429 or status in (500, 502, 503, 504)
-    safe_to_repeat = method.upper() in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS") or idempotency_key
-    return transient and safe_to_repeat
+
+def is_retryable(status: int, method: str = "GET", idempotency_key: bool = False,
+                 retry_after: bool = False) -> bool:
+    """May a client send this request again unchanged? (AIP-194, plus idempotency.)
+
+    503 (and 502, 504, whose outcome is unknown) and 429: only when repeating is safe, that is an
+    idempotent method or an idempotency key. 409: only the duplicate of a request still in flight,
+    with its idempotency key and a ``Retry-After``; any other conflict needs a fresh read and a new
+    decision. 500 is a bug to surface, not to retry; every other 4xx needs a changed request.
+    """
+    safe_to_repeat = method.upper() in IDEMPOTENT_METHODS or idempotency_key
+    if status in (429, 502, 503, 504):
+        return safe_to_repeat
+    if status == 409:
+        return idempotency_key and retry_after
+    return False

@@ -5,6 +5,11 @@
   must ``Vary: Accept``).
 * Query: ``/users?version=2`` (easy, optional; mixes a protocol concern into resource parameters).
 
+``DatedVersioning`` is a fourth design, the one Stripe describes for its API: versions are release
+dates, a request names one in a header, a request without it gets the version its account is pinned
+to, and the server keeps only the current representation, walking a response back through every
+dated change newer than the version asked for.
+
 A resolver turns a request into ``(version or None, path)``; the router picks the handler for that
 version, answers 400 (path, query) or 406 (Accept) for a version it does not serve, and marks a
 deprecated version with ``Deprecation`` (RFC 9745), ``Sunset`` (RFC 8594) and ``Link`` headers.
@@ -13,11 +18,11 @@ deprecated version with ``Deprecation`` (RFC 9745), ``Sunset`` (RFC 8594) and ``
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from patterns.api.errors import MethodNotAllowed, NotFound, UnsupportedVersion, with_problems
 from patterns.api.http import Handler, Request, Response
@@ -29,6 +34,8 @@ __all__ = [
     "QueryVersioning",
     "Deprecation",
     "VersionedRouter",
+    "VersionChange",
+    "DatedVersioning",
 ]
 
 _VERSION = re.compile(r"^v?([1-9][0-9]{0,3})$")
@@ -192,3 +199,87 @@ class VersionedRouter:
     def __call__(self, request: Request) -> Response:
         """Handle ``request``; errors (unknown version 400/406, 404, 405) come back as problem details."""
         return with_problems(self._dispatch)(request)
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    """A breaking change released as version ``version`` (an ISO date, ``"2025-03-01"``).
+
+    ``downgrade`` turns a body in the shape of ``version`` into the shape it had just before it, and
+    must not modify its argument.
+    """
+
+    version: str
+    description: str
+    downgrade: Callable[[dict[str, Any]], dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        _iso_date(self.version, "version")
+        if not callable(self.downgrade):
+            raise TypeError("downgrade must be a function from a body to the previous version's body")
+
+
+def _iso_date(text: object, name: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be an ISO date string such as '2025-03-01', got {type(text).__name__}")
+    try:
+        if date.fromisoformat(text).isoformat() != text:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{name} must be an ISO date such as '2025-03-01', got {text!r}") from None
+    return text
+
+
+class DatedVersioning:
+    """Dated versions chosen by a header and pinned per account (the design Stripe describes).
+
+    ``version_for(request, pinned)``: the header (``Api-Version`` by default) if the request sends one,
+    which must name a released version (400 otherwise); else the account's ``pinned`` version; else
+    the latest. Pin an account to the latest version on its first request and it never sees a breaking
+    change it did not ask for. ``render(current, version)`` walks the current body back through every
+    change released after ``version``, newest first, so the server keeps one representation.
+    """
+
+    status = 400
+
+    def __init__(self, first: str, changes: Sequence[VersionChange], header: str = "Api-Version") -> None:
+        self.first = _iso_date(first, "first")
+        self.changes = tuple(changes)
+        for change in self.changes:
+            if not isinstance(change, VersionChange):
+                raise TypeError(f"changes must be VersionChange objects, got {type(change).__name__}")
+        dates = [self.first, *(c.version for c in self.changes)]
+        if dates != sorted(set(dates)):
+            raise ValueError(f"versions must be strictly increasing, starting with first, got {dates}")
+        if not isinstance(header, str) or not re.match(r"^[A-Za-z][A-Za-z0-9-]*$", header):
+            raise ValueError(f"header must be an HTTP header name, got {header!r}")
+        self.header = header
+        self.versions = tuple(dates)
+
+    @property
+    def latest(self) -> str:
+        return self.versions[-1]
+
+    def _known(self, version: object, where: str) -> str:
+        if version not in self.versions:
+            raise UnsupportedVersion(f"{where} {version!r} is not a version of this API; use one of "
+                                     f"{', '.join(self.versions)}", self.status)
+        return str(version)
+
+    def version_for(self, request: Request, pinned: str | None = None) -> str:
+        """The version to serve: the request's header, else the account's pin, else the latest."""
+        asked = request.header(self.header)
+        if asked is not None:
+            return self._known(asked.strip(), f"{self.header}")
+        if pinned is not None:
+            return self._known(pinned, "the account's pinned version")
+        return self.latest
+
+    def render(self, current: Mapping[str, Any], version: str) -> dict[str, Any]:
+        """``current`` (the latest shape) as a client of ``version`` expects it."""
+        self._known(version, "version")
+        body = dict(current)
+        for change in reversed(self.changes):
+            if change.version > version:
+                body = change.downgrade(dict(body))
+        return body

@@ -21,9 +21,6 @@ from patterns.architecture.topology import (
 
 __all__ = ["StyleRow", "compare_deployments", "plot_deployments", "chain_sweep", "plot_chain_sweep"]
 
-MINUTES_PER_MONTH = 30 * 24 * 60
-
-
 @dataclass(frozen=True)
 class StyleRow:
     """Exact numbers for one deployment of a request path."""
@@ -36,8 +33,13 @@ class StyleRow:
     p99_ms: float
 
     @property
-    def failed_minutes_per_month(self) -> float:
-        return (1 - self.availability) * MINUTES_PER_MONTH
+    def failed_per_10k(self) -> float:
+        """Failed requests in every 10,000: request-based availability, which is what the model computes.
+
+        Each request meets its own independent failures, so these are spread over the whole period; they
+        are not minutes of outage (time-based availability), and converting one into the other is wrong.
+        """
+        return (1 - self.availability) * 10_000
 
 
 def compare_deployments(deployments: Mapping[str, System], entry: str,
@@ -53,11 +55,11 @@ def compare_deployments(deployments: Mapping[str, System], entry: str,
 
 
 def plot_deployments(rows: list[StyleRow], title: str = "") -> Figure:
-    """Left: failed minutes per month of requests; right: p50 and p99 latency."""
+    """Left: failed requests per 10,000; right: p50 and p99 latency."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.4))
     names = [r.name for r in rows]
-    left.barh(names, [r.failed_minutes_per_month for r in rows], color="tab:red")
-    left.set_xlabel("failed request-minutes per month")
+    left.barh(names, [r.failed_per_10k for r in rows], color="tab:red")
+    left.set_xlabel("failed requests per 10,000")
     left.invert_yaxis()
     y = range(len(rows))
     right.barh([i + 0.2 for i in y], [r.p99_ms for r in rows], height=0.4, color="tab:orange", label="p99")

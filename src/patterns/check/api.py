@@ -10,10 +10,14 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from patterns.check import not_ready, report
+from patterns.api.versioning import DatedVersioning, VersionChange
+from patterns.check import call_safely, not_ready, report
 from patterns.clock import ManualClock
 
-__all__ = ["STATUS_SCENARIOS", "check_status_codes", "check_keyset_page", "check_payment_api"]
+__all__ = [
+    "STATUS_SCENARIOS", "check_status_codes", "check_keyset_page", "check_payment_api",
+    "USER_CURRENT", "USER_CHANGES", "USER_VERSIONS", "check_dated_versions",
+]
 
 # Exercise 1: which status code should the API answer?
 STATUS_SCENARIOS: dict[str, tuple[int, str]] = {
@@ -153,3 +157,77 @@ def check_payment_api(make_api: object) -> bool:
     if not problems and len(charges) != 2:
         problems.append(f"expected exactly 2 charges (first, and after expiry), got {len(charges)}.")
     return report(title, problems, "One charge per key, however often the client retries.")
+
+
+# Exercise 4: dated versions in a header, pinned per account (Stripe's design).
+def _join_name(body: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in body.items() if k not in ("first_name", "last_name")}
+    out["name"] = f"{body['first_name']} {body['last_name']}"
+    return out
+
+
+def _first_name(body: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in body.items() if k != "given_name"}
+    out["first_name"] = body["given_name"]
+    return out
+
+
+def _decimal_amount(body: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in body.items() if k != "amount_cents"}
+    out["amount"] = f"{body['amount_cents'] // 100}.{body['amount_cents'] % 100:02d}"
+    return out
+
+
+USER_CHANGES: tuple[VersionChange, ...] = (
+    VersionChange("2025-03-01", "name split into first_name and last_name", _join_name),
+    VersionChange("2025-06-01", "first_name renamed given_name", _first_name),
+    VersionChange("2025-09-01", "amount, a decimal string, became amount_cents, an integer", _decimal_amount),
+)
+USER_VERSIONS: tuple[str, ...] = ("2024-01-01", *(c.version for c in USER_CHANGES))
+USER_CURRENT: dict[str, Any] = {"id": "u7", "given_name": "Ada", "last_name": "Lovelace", "amount_cents": 1250}
+_REFERENCE = DatedVersioning(USER_VERSIONS[0], USER_CHANGES)
+
+_PICKS: tuple[tuple[dict[str, str], str | None, str | None, str], ...] = (
+    ({"Api-Version": "2025-03-01"}, "2024-01-01", "2025-03-01", "the header wins over the account's pin."),
+    ({}, "2025-06-01", "2025-06-01", "without the header, serve the account's pinned version."),
+    ({}, None, "2025-09-01", "no header and no pin (a new account): the latest version."),
+    ({"Api-Version": "2025-04-01"}, "2024-01-01", None,
+     "2025-04-01 is a date, not a released version: answer None (the API says 400), do not round it."),
+    ({"Api-Version": "2024-01-01"}, None, "2024-01-01", "an old version asked for by header is still served."),
+)
+
+
+def check_dated_versions(version_for: object, render: object) -> bool:
+    """Exercise 4: ``version_for(headers, pinned)`` picks the version; ``render(current, version)``
+    walks ``current`` back through ``USER_CHANGES``."""
+    title = "Exercise 4 (dated versions)"
+    if not_ready(title, version_for, expect=callable) or not_ready(title, render, expect=callable):
+        return False
+    assert callable(version_for) and callable(render)
+    problems: list[str] = []
+    for headers, pinned, expected, hint in _PICKS:
+        got, error = call_safely(version_for, dict(headers), pinned)
+        if error:
+            problems.append(f"version_for: {error}")
+            break
+        if got != expected:
+            problems.append(f"version_for({headers}, pinned={pinned!r}) returned {got!r}, expected "
+                            f"{expected!r}: {hint}")
+    for version in USER_VERSIONS:
+        current = dict(USER_CURRENT)
+        got, error = call_safely(render, current, version)
+        if error:
+            hint = (" Hint: apply the changes newest first; each downgrade expects the shape of its own "
+                    "version." if "KeyError" in error else "")
+            problems.append(f"render: {error}.{hint}")
+            break
+        if current != USER_CURRENT:
+            problems.append("render modified the body it was given: copy it (each downgrade returns a new dict).")
+            break
+        wanted = _REFERENCE.render(USER_CURRENT, version)
+        if got != wanted:
+            problems.append(f"render(current, {version!r}) returned {got!r}, expected {wanted!r}. Hint: apply "
+                            "the downgrade of every change released after the version asked for, and no other.")
+            break
+    return report(title, problems, "One representation on the server, every dated version served, "
+                  "each account on the version it chose.")

@@ -43,7 +43,7 @@ def check_chain_availability(chain_availability: object) -> bool:
         if not isinstance(got, (int, float)) or abs(got - expected) > 1e-9:
             hint = "hint: every service must be up at once: multiply, do not add or average."
             return report(title, [f"a={a}, n={n}: you said {got!r}, the model says {expected:.6f}.", hint])
-    return report(title, [], "Ten services at 99.9% give about 99.0%: 3.6 days of failed requests a year.")
+    return report(title, [], "Ten services at 99.9% give about 99.0%: one request in a hundred fails.")
 
 
 def check_fanout(slow_share: object) -> bool:

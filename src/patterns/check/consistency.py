@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from patterns.check import not_ready, report
+from patterns.check import call_safely, not_ready, report
 from patterns.consistency import (
     Op,
     Unavailable,
+    Update,
     build_cluster,
+    chat_experiment,
     check_linearizable,
     partition_experiment,
     stale_read_rate,
@@ -21,6 +23,7 @@ from patterns.consistency import (
 
 __all__ = [
     "HISTORIES",
+    "check_causal_delivery",
     "check_cheapest_strict_quorum",
     "check_linearizable_choice",
     "check_merge_carts",
@@ -133,3 +136,49 @@ def check_tolerated_cut(answer: Any, n: int = 5, quorum: int = 3) -> bool:
                               f"{'still serves' if served.get(answer, False) else 'refuses'} writes. "
                               f"hint: the larger side needs W={quorum} of N={n} nodes."])
     return report(title, [], f"Up to {truth} of {n}: a majority quorum survives any minority partition.")
+
+
+# Exercise 5: the causal delivery rule.
+def _u(origin: str, seq: int, **deps: int) -> Update:
+    return Update(origin, seq, tuple(sorted({**deps, origin: seq}.items())), f"{origin}{seq}")
+
+
+_RULE_CASES: tuple[tuple[dict[str, int], Update, bool, str], ...] = (
+    ({}, _u("alice", 1), True, "alice's first update depends on nothing: apply it."),
+    ({}, _u("alice", 2), False, "alice's first update has not arrived yet: her second must wait (a gap)."),
+    ({"alice": 1}, _u("alice", 1), False, "this update is already applied: do not apply it twice."),
+    ({}, _u("bob", 1, alice=1), False, "bob had applied alice's first update before writing this one; "
+     "this replica has not: wait for it."),
+    ({"alice": 1}, _u("bob", 1, alice=1), True, "bob's update and everything bob had seen are here: apply it."),
+    ({"alice": 3, "bob": 1}, _u("bob", 2, alice=1), True, "having seen more than the sender is fine: "
+     "compare with <=, not ==."),
+)
+
+
+def check_causal_delivery(rule: object) -> bool:
+    """Exercise 5: ``rule(applied, update)`` is True when ``update`` may be applied now."""
+    title = "Exercise 5 (causal delivery)"
+    if not_ready(title, rule, expect=callable):
+        return False
+    assert callable(rule)
+    problems: list[str] = []
+    for applied, update, expected, hint in _RULE_CASES:
+        got, error = call_safely(rule, dict(applied), update)
+        if error:
+            return report(title, [error])
+        if bool(got) != expected:
+            problems.append(f"applied={applied}, update from {update.origin} #{update.seq} with clock "
+                            f"{dict(update.deps)}: you said {bool(got)}. {hint}")
+    if problems:
+        return report(title, problems)
+    try:
+        run = chat_experiment(rule, conversations=200, seed=0)
+    except Exception as exc:  # noqa: BLE001 - the learner's rule may fail in any way; report it
+        return report(title, [f"the chat experiment raised {type(exc).__name__}: {exc}"])
+    if run.anomalies:
+        problems.append(f"{run.anomalies} replies were shown before their question.")
+    if not run.converged:
+        problems.append("some updates were never applied: the rule waits for something that has already "
+                        "happened (compare the origin's count with applied + 1, the others with <=).")
+    return report(title, problems, f"200 conversations, no reply before its question; "
+                  f"{run.held} updates waited, {run.max_wait * 1e3:.0f} ms at most.")

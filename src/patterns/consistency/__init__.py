@@ -3,14 +3,28 @@
 ``Network`` simulates N nodes with seeded message delays and partitions on a ``ManualClock``;
 ``QuorumStore`` is a Dynamo-style (N, R, W) store over it with CP and AP modes, last-writer-wins or
 sibling versions, read repair and anti-entropy; ``histories`` records what clients saw and checks it
-against linearizability, sequential consistency, read-your-writes, monotonic reads and convergence.
+against linearizability, sequential consistency, read-your-writes, monotonic reads and convergence;
+``latency_vs_consistency`` prices consistency when there is no partition (PACELC's "else");
+``causal`` delivers updates in causal order with vector clocks (``chat_experiment``, ``CausalSession``).
 The primary/replica model of chapter 8 lives in ``patterns.replication``.
 """
 
+from patterns.consistency.causal import (
+    CausalReplica,
+    CausalReport,
+    CausalSession,
+    DeliveryRule,
+    Update,
+    apply_on_arrival,
+    causally_ready,
+    chat_experiment,
+)
 from patterns.consistency.experiments import (
+    LatencyRow,
     PartitionReport,
     atomic_register_history,
     build_cluster,
+    latency_vs_consistency,
     partition_experiment,
     run_clients,
     stale_read_rate,
@@ -37,5 +51,7 @@ __all__ = [
     "Op", "CheckResult", "SearchBudgetExceeded", "check_linearizable", "check_sequential",
     "check_read_your_writes", "check_monotonic_reads", "check_convergence", "stale_reads",
     "build_cluster", "run_clients", "stale_read_rate", "PartitionReport", "partition_experiment",
-    "atomic_register_history",
+    "atomic_register_history", "LatencyRow", "latency_vs_consistency",
+    "Update", "DeliveryRule", "causally_ready", "apply_on_arrival", "CausalReplica", "CausalSession",
+    "CausalReport", "chat_experiment",
 ]

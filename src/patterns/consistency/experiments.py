@@ -38,6 +38,8 @@ __all__ = [
     "PartitionReport",
     "partition_experiment",
     "atomic_register_history",
+    "LatencyRow",
+    "latency_vs_consistency",
 ]
 
 
@@ -129,6 +131,51 @@ def stale_read_rate(n: int, r: int, w: int, *, seed: int = 0, clients: int = 4,
     history = store.history()
     reads = [op for op in history if op.kind == "read" and op.ok]
     return len(stale_reads(history)) / len(reads) if reads else 0.0
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    """PACELC's "else": one (R, W) choice on a healthy network, its latency and its staleness."""
+
+    r: int
+    w: int
+    read_p50_ms: float
+    read_p99_ms: float
+    write_p50_ms: float
+    write_p99_ms: float
+    stale_read_rate: float
+
+
+def latency_vs_consistency(n: int = 3, quorums: Sequence[tuple[int, int]] = ((1, 1), (2, 1), (2, 2), (3, 1)),
+                           *, seed: int = 0, clients: int = 4, ops_per_client: int = 60,
+                           delay: tuple[float, float] = (0.001, 0.020)) -> list[LatencyRow]:
+    """The price of consistency with no partition at all: for each (R, W), the latency of reads and
+    writes (a coordinator answers itself at once, other replicas after a round trip) and the share
+    of reads that returned a value older than an already completed write."""
+    n = require_int(n, "n", minimum=1, maximum=MAX_NODES)
+    pairs = [tuple(q) for q in require_sequence(quorums, "quorums", max_length=100)]
+    rows = []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(f"quorums must be (R, W) pairs, got {pair!r}")
+        r = require_int(pair[0], "R", minimum=1, maximum=n)
+        w = require_int(pair[1], "W", minimum=1, maximum=n)
+        store = build_cluster(n, r, w, seed=seed, delay=delay)
+        run_clients(store, rng=random.Random(seed + 1), clients=[f"c{i}" for i in range(1, clients + 1)],
+                    ops_per_client=ops_per_client)
+        store.network.run()
+        history = store.history()
+        done = [op for op in store.operations if op.ok and op.completed is not None]
+
+        def ms(kind: str, q: float, done: list[Operation] = done) -> float:
+            times = sorted((op.completed - op.invoked) * 1e3 for op in done if op.kind == kind
+                           and op.completed is not None)
+            return times[min(len(times) - 1, int(q * len(times)))] if times else 0.0
+
+        reads = [op for op in history if op.kind == "read" and op.ok]
+        rate = len(stale_reads(history)) / len(reads) if reads else 0.0
+        rows.append(LatencyRow(r, w, ms("read", 0.5), ms("read", 0.99), ms("write", 0.5), ms("write", 0.99), rate))
+    return rows
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ family) and are re-exported here; a short one may be written here directly. Ever
 """
 
 from patterns.diagrams.figures.api import idempotency_key, shared_limiter
+from patterns.diagrams.figures.balancing import ejection_run, health_states
 from patterns.diagrams.figures.caching import cache_aside_paths, stale_set_race, stale_set_race_lease
 from patterns.diagrams.figures.capstone import notification_run
 from patterns.diagrams.figures.consistency import partition_ap, partition_cluster, partition_cp
@@ -17,6 +18,7 @@ from patterns.diagrams.figures.coordination import coordination_parts, paused_cl
 from patterns.diagrams.figures.cqrs import read_your_writes
 from patterns.diagrams.figures.estimate import interview_steps, url_shortener_design
 from patterns.diagrams.figures.events import consumer_groups, outbox_flow, work_queue_retries
+from patterns.diagrams.figures.ids import snowflake_layout
 from patterns.diagrams.figures.resilience import breaker_states, policy_layers, retry_outside_breaker
 from patterns.diagrams.figures.sagas import choreography_flow, choreography_run, saga_states
 from patterns.diagrams.figures.scaling import replication_topology, session_reads
@@ -36,6 +38,8 @@ __all__ = [
     "shared_limiter",  # 10 rate limiting
     "partition_cluster", "partition_ap", "partition_cp",  # 11 CAP and consistency
     "interview_steps", "url_shortener_design",  # 12 the interview framework
+    "health_states", "ejection_run",  # 13 load balancing
+    "snowflake_layout",  # 14 unique ids and sketches
     "coordination_parts", "paused_client_run", "paused_client_fenced",  # 15 coordination
     "slo_pipeline", "outage_alert_run",  # 16 observability and SLOs
     "notification_run",  # capstone

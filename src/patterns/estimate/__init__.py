@@ -23,13 +23,16 @@ from patterns.estimate.framework import (
     url_shortener,
 )
 from patterns.estimate.latency import (
+    COMPARABLE_RUNGS,
     DEAN_2009,
     MEASURED_RUNGS,
     SCOTT_2020,
+    Comparison,
     Rung,
     ladder,
     measure,
     measure_ladder,
+    published_vs_measured,
 )
 from patterns.estimate.units import (
     PERIOD_SECONDS,
@@ -65,6 +68,8 @@ __all__ = [
     "render_checklist",
     "schedule",
     "url_shortener",
+    "COMPARABLE_RUNGS",
+    "Comparison",
     "DEAN_2009",
     "MEASURED_RUNGS",
     "SCOTT_2020",
@@ -72,6 +77,7 @@ __all__ = [
     "ladder",
     "measure",
     "measure_ladder",
+    "published_vs_measured",
     "PERIOD_SECONDS",
     "SECONDS_PER_DAY",
     "SECONDS_PER_MONTH",

@@ -4,7 +4,7 @@
 and the usual failure; ``schedule`` rescales the boxes to another length; ``render_checklist`` prints
 a checklist to keep beside you. ``url_shortener()`` is a complete worked example whose numbers come
 from ``capacity_model``, and ``design_implications`` turns an estimate into design decisions (cache,
-shards, queue, spare capacity) by comparing it with single-machine limits.
+object store, shards, CDN, queue, spare capacity) by comparing it with single-machine limits.
 """
 
 from __future__ import annotations
@@ -138,12 +138,17 @@ class Limit:
     why: str
 
 
+# Rough single-machine limits, plus one sizing rule (``metadata_row``) for objects kept outside the database.
 SINGLE_MACHINE_LIMITS: dict[str, Limit] = {
     "db_writes": Limit(5_000, "req/s", "durable writes to one relational primary on SSD"),
     "db_reads": Limit(20_000, "req/s", "indexed point reads from one relational node"),
     "db_storage": Limit(5e12, "B", "data one database node holds comfortably (backups, rebuilds)"),
     "cache_memory": Limit(64e9, "B", "RAM one cache node offers to its data"),
-    "network": Limit(1.25e9, "B/s", "one 10 Gbit/s network interface"),
+    "origin_egress": Limit(125e6, "B/s", "what an origin serves over a 1 Gbit/s uplink; past it, edge "
+                           "caches cost less than more origin bandwidth"),
+    "blob_size": Limit(1e6, "B", "above it an object is better kept as a file than as a database row "
+                       "(Sears, van Ingen and Gray, 2006); an object store is that file store, distributed"),
+    "metadata_row": Limit(1_000, "B", "one metadata row per stored object: key, owner, size, dates, index entries"),
 }
 
 
@@ -164,7 +169,7 @@ def design_implications(est: Estimate, limits: dict[str, Limit] | None = None) -
     for key, limit in given.items():
         require_instance(limit, f"limits[{key!r}]", Limit)
     lim = {**SINGLE_MACHINE_LIMITS, **given}
-    missing = {"db_writes", "db_reads", "db_storage", "cache_memory", "network"} - set(lim)
+    missing = set(SINGLE_MACHINE_LIMITS) - set(lim)
     if missing:  # pragma: no cover - guarded by the merge above
         raise ValueError(f"limits lacks {sorted(missing)}")
 
@@ -172,10 +177,12 @@ def design_implications(est: Estimate, limits: dict[str, Limit] | None = None) -
         q = est.quantity(name)
         return format_value(q.value, q.unit)
 
+    def limit_text(key: str) -> str:
+        return f"{format_value(lim[key].value, lim[key].unit)} ({lim[key].why})"
+
     def vs(name: str, key: str) -> tuple[bool, str]:
         over = est[name] > lim[key].value
-        word = "above" if over else "within"
-        return over, f"{name} {fmt(name)} is {word} {format_value(lim[key].value, lim[key].unit)} ({lim[key].why})"
+        return over, f"{name} {fmt(name)} is {'above' if over else 'within'} {limit_text(key)}"
 
     reads, writes = est["peak_read_rps"], est["peak_write_rps"]
     ratio = reads / writes if writes else float("inf")
@@ -184,14 +191,32 @@ def design_implications(est: Estimate, limits: dict[str, Limit] | None = None) -
         Implication("cache in front of the database", read_over or ratio >= 10,
                     f"{read_why}; reads:writes = {ratio:,.0f}:1", "07-caching"),
     ]
+    blobs, blob_why = vs("object_size", "blob_size")
     write_over, write_why = vs("peak_write_rps", "db_writes")
-    store_over, store_why = vs("storage_total", "db_storage")
+    if blobs:
+        # The objects go to an object store; the database keeps one metadata row per object.
+        per_object = est["object_size"] * est["replication"]
+        objects = est["storage_total"] / per_object if per_object else 0.0
+        metadata = objects * lim["metadata_row"].value * est["replication"]
+        store_over = metadata > lim["db_storage"].value
+        out.append(Implication("objects in an object store, metadata in the database", True,
+                               f"{blob_why}; storage_total {fmt('storage_total')} goes to the object store",
+                               "08-database-scaling"))
+        store_why = (f"{format_value(objects, 'rows')} of metadata take "
+                     f"{format_value(metadata, 'B')} with replicas, "
+                     f"{'above' if store_over else 'within'} {limit_text('db_storage')}")
+    else:
+        store_over, store_why = vs("storage_total", "db_storage")
+        out.append(Implication("objects in an object store, metadata in the database", False, blob_why,
+                               "08-database-scaling"))
     out.append(Implication("shard the database", write_over or store_over,
                            f"{write_why}; {store_why}", "08-database-scaling"))
     cache_over, cache_why = vs("cache_size", "cache_memory")
     out.append(Implication("shard the cache (consistent hashing)", cache_over, cache_why, "08-database-scaling"))
-    net_over, net_why = vs("bandwidth_out", "network")
-    out.append(Implication("spread egress (many nodes or a CDN)", net_over, net_why, "07-caching"))
+    net_over, net_why = vs("bandwidth_out", "origin_egress")
+    gbits = est["bandwidth_out"] * 8 / 1e9
+    out.append(Implication("serve responses through a CDN", net_over, f"{net_why}; that is {gbits:.3g} Gbit/s",
+                           "07-caching"))
     peak = est["peak_factor"]
     out.append(Implication("queue deferrable work, rate-limit abusers", peak >= 3,
                            f"peak is {peak:g}x the average: absorb bursts instead of sizing for them",

@@ -19,8 +19,9 @@ depend on them):
 * *who owns which partition*: in memory, round-robin over members sorted by name; Kafka's range
   assignor orders members by their broker-generated member ids, so the split is the same size but
   may fall on different members;
-* *records without a key*: round-robin over partitions in memory; kafka-python's sticky partitioner
-  fills a batch on one partition, then moves to another;
+* *records without a key*: round-robin over partitions in memory; kafka-python's default partitioner
+  picks a random partition for each (the Java client's sticky partitioner fills a batch on one
+  partition, then moves to another);
 * *when a rebalance happens*: in memory at once, inside ``subscribe`` and ``close``; on Kafka during
   the members' next polls (a group only settles while every member polls), and a member that dies
   without ``close`` is noticed only after the session timeout (3 s here);
