@@ -15,10 +15,11 @@ import os
 import platform
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import msgpack
 import redis
-from harness import Report, Timing, interleave, ratios, spread
+from harness import Report, Timing, interleave, ratios, reuse, spread
 
 from patterns import infra
 from patterns.caching import CacheAside
@@ -29,10 +30,10 @@ TARGET = 1.3
 
 def race(fns: dict[str, Callable[[], object]], n: int, runs: int, rounds: int) -> dict[str, Timing]:
     """Per-run seconds per call of each function on both clocks (harness: interleaved, best round)."""
-    return interleave({name: (lambda fn=fn: fn) for name, fn in fns.items()}, runs=runs, number=n, rounds=rounds)
+    return interleave({name: reuse(fn) for name, fn in fns.items()}, runs=runs, number=n, rounds=rounds)
 
 
-def bench(report: Report, client: object, label: str, n: int, runs: int, rounds: int) -> Timing:
+def bench(report: Report, client: Any, label: str, n: int, runs: int, rounds: int) -> Timing:
     """Record bare GET / GET + decode / CacheAside.get on ``client``; returns the bare GET's timing."""
     prefix = f"bench:{uuid.uuid4().hex[:8]}"
     value = {"id": 42, "name": "espresso machine", "price": 249.0, "tags": ["kitchen", "coffee"]}

@@ -38,7 +38,7 @@ from patterns.messaging.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, 
 PARTITIONS = 4
 
 
-def payload(i: int) -> dict:
+def payload(i: int) -> dict[str, object]:
     return {"type": "OrderPlaced", "order_id": f"order-{i}", "customer": f"c-{i % 97}", "total": i * 1.5}
 
 

@@ -42,7 +42,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -54,7 +53,7 @@ from functools import partial
 from typing import Any
 
 import redis
-from harness import Factory, Report, interleave, ratios
+from harness import Factory, Report, interleave, ratios, reuse
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import (
@@ -186,12 +185,12 @@ def pyrate(kind: str, denied: bool, manual: bool) -> Factory:
     return factory
 
 
-LIMITS_PAIRS = [  # (ours, limits strategy, target ratio by path)
+LIMITS_PAIRS: list[tuple[type, type, dict[str, float]]] = [  # (ours, limits strategy, target ratio by path)
     (FixedWindow, FixedWindowRateLimiter, {"allowed": 2.0, "denied": 2.0}),
     (SlidingWindowLog, MovingWindowRateLimiter, {"allowed": 2.0, "denied": 2.3}),
     (SlidingWindowCounter, SlidingWindowCounterRateLimiter, {"allowed": 2.0, "denied": 2.0}),
 ]
-PYRATE_PAIRS = [
+PYRATE_PAIRS: list[tuple[type, str, float | None]] = [
     (GCRA, "gcra", 4.5),
     (TokenBucket, "token bucket", None),
     (SlidingWindowLog, "log", None),
@@ -240,10 +239,10 @@ def fill_rows(runs: int, number: int) -> list[Row]:
     for entries in (1_000, 10_000, 100_000):
         if entries >= 100_000:  # filling is slow for limits (a front insert per hit): fill once,
             built = (filled_log(entries), filled_moving_window(entries))  # both grow by runs x number
-            row = race(f"{entries:,} entries", lambda b=built: b[0], lambda b=built: b[1], runs, number)
+            row = race(f"{entries:,} entries", reuse(built[0]), reuse(built[1]), runs, number)
         else:
-            row = race(f"{entries:,} entries", lambda e=entries: filled_log(e),
-                       lambda e=entries: filled_moving_window(e), runs, number)
+            row = race(f"{entries:,} entries", partial(filled_log, entries), partial(filled_moving_window, entries),
+                       runs, number)
         rows.append(row)
     return rows
 
@@ -442,4 +441,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -34,8 +34,9 @@ import platform
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
-import circuitbreaker
+import circuitbreaker  # type: ignore[import-untyped]
 import pybreaker
 import tenacity
 from harness import Report, interleave, ratios, spread
@@ -126,11 +127,16 @@ def contenders() -> dict[str, tuple[Callable[[], object], str]]:
     }
 
 
+def fresh(label: str) -> Callable[[], object]:
+    """A freshly built contender (new breaker, retry, bulkhead) for one run."""
+    return contenders()[label][0]
+
+
 def measure(runs: int, rounds: int, number: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Per-run overhead in seconds per call of every contender, its best round minus its baseline's:
     (thread CPU time, wall time)."""
     labels = contenders()
-    timings = interleave({label: (lambda label=label: contenders()[label][0]) for label in labels},
+    timings = interleave({label: partial(fresh, label) for label in labels},
                          runs=runs, number=number, rounds=rounds)
 
     def overhead(clock: str) -> dict[str, list[float]]:

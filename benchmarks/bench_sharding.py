@@ -26,7 +26,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 
-from harness import Report, Timing, interleave, once, ratios, spread
+from harness import Report, Timing, interleave, once, ratios, reuse, spread
 
 from patterns.sharding import ConsistentHashRing, JumpRouter, Rendezvous, Router, ShardedStore, jump_hash
 
@@ -39,7 +39,7 @@ RESHARD_ROWS = 100_000
 def race(contenders: dict[str, Callable[[], object]], calls: int) -> dict[str, Timing]:
     """Per-run CPU time per lookup of each contender (``calls`` lookups per call of a contender),
     ``RUNS`` runs of ``ROUNDS`` interleaved rounds, best round kept."""
-    timings = interleave({name: (lambda fn=fn: fn) for name, fn in contenders.items()},
+    timings = interleave({name: reuse(fn) for name, fn in contenders.items()},
                          runs=RUNS, number=1, rounds=ROUNDS, cpu="process")
     return {name: Timing([c / calls for c in t.cpu], [w / calls for w in t.wall]) for name, t in timings.items()}
 
@@ -121,7 +121,7 @@ def main() -> None:
     print(f"rendezvous (10 nodes): {spread(plain.cpu, 1e9, 0)} ns unweighted, {spread(weighted.cpu, 1e9, 0)} ns "
           "weighted")
     if "--lookups" not in sys.argv:
-        cases = [
+        cases: list[tuple[str, Router, Router]] = [
             ("ring 3 -> 4", ConsistentHashRing([f"s{i}" for i in range(3)]),
              ConsistentHashRing([f"s{i}" for i in range(4)])),
             ("ring 30 -> 31", ConsistentHashRing([f"s{i}" for i in range(30)]),

@@ -43,6 +43,11 @@ class Timing:
     wall: list[float] = field(default_factory=list)
 
 
+def reuse(call: Call) -> Factory:
+    """A factory that hands out the same ``call`` in every run (for contenders without state)."""
+    return lambda: call
+
+
 def measure(call: Call, number: int, cpu: str = "thread") -> tuple[float, float]:
     """(CPU seconds, wall seconds) per call of ``number`` calls of ``call``."""
     cpu_clock = CPU_CLOCKS[cpu]

@@ -102,6 +102,7 @@ def test_render_fills_only_the_marked_blocks(report_module: Any, tmp_path: Path,
     monkeypatch.setattr(report_module, "LATEST", latest)
     monkeypatch.setattr(report_module, "README", readme)
     monkeypatch.setattr(report_module, "HERE", tmp_path)
+    monkeypatch.setattr(report_module, "VERIFICATION", tmp_path / "verification.json")
     report_module.render()
     text = readme.read_text()
     assert text.startswith("# Prose kept\n") and "stale" not in text
@@ -109,3 +110,7 @@ def test_render_fills_only_the_marked_blocks(report_module: Any, tmp_path: Path,
     assert "| ours vs peer | peerlib | thread CPU | 2.50 (2.00–3.00)× |" in text
     report_module.render()  # idempotent: the blocks are replaced, not appended to
     assert readme.read_text() == text
+
+    readme.write_text(text + "<!-- bench:verification -->\n<!-- /bench:verification -->\n")
+    report_module.verify([str(latest), str(latest)])  # two make bench runs: each run's worst figure
+    assert "| demo | ours vs peer | ≥ 2.5 × | 2.00 | 2.00 | **0 of 2** |" in readme.read_text()
