@@ -7,7 +7,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize
 JB     := $(BIN)/jupyter-book build . -W -n --keep-going
 
 .PHONY: help setup book book-fast lab lab-instructor labs test lint unit notebooks site student bench clean \
-	workshop-servers workshop-stop wheelhouse grade room
+	workshop-servers workshop-stop wheelhouse grade room lite lite-test
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv first)"
@@ -17,6 +17,8 @@ help:
 	@echo "make labs    re-execute every lab in place (commit the outputs)"
 	@echo "make student write the student edition (solutions blanked) to _build/student"
 	@echo "make bench   run the benchmarks, write benchmarks/results/latest.json, regenerate benchmarks/README.md"
+	@echo "make lite    build the in-browser edition of the labs (JupyterLite) into _build/html/lite"
+	@echo "make lite-test  run every lab in that edition in headless Chromium, offline"
 	@echo "make wheelhouse  every wheel the book needs, in wheelhouse/ (then offline: make setup WHEELHOUSE=path)"
 	@echo "make grade SUBMISSIONS=dir  run each learner's notebooks, report pass / not yet / error per exercise (grades/)"
 	@echo "make workshop-servers N=30 [BIND=0.0.0.0 HOST=10.0.0.5]  Redis (an ACL user per learner) + Kafka for a room;"
@@ -40,7 +42,10 @@ wheelhouse: $(STAMP)
 book: $(STAMP)
 	rm -rf _build/.jupyter_cache
 	$(JB) --all
+	$(BIN)/python scripts/lite.py build
 	@echo "The book: $(CURDIR)/_build/html/index.html"
+	@echo "Its 'Run in browser' buttons need the site served over HTTP, e.g.:"
+	@echo "  python3 -m http.server --bind 127.0.0.1 --directory _build/html 8000   (then http://127.0.0.1:8000/)"
 
 # workspace/ (git-ignored) holds the learner's copy of the student edition; scripts/workspace.py
 # creates it, adds new labs, and never overwrites a notebook the learner has changed.
@@ -97,10 +102,25 @@ notebooks: $(STAMP)
 site: $(STAMP)
 	rm -rf _build/html _build/.jupyter_cache _build/jupyter_execute
 	$(JB) --all
+	$(BIN)/python scripts/lite.py build
 	$(BIN)/pytest tests/site -q -p no:cacheprovider
 
 test: lint unit notebooks site room
 	@echo "make test: every layer passed."
+
+# The labs in the browser (JupyterLite on Pyodide): pinned, hash-checked downloads (lite/pins.toml).
+lite: $(STAMP)
+	$(BIN)/python scripts/lite.py build
+
+# Rebuilt when the package, a lab or a pin changed since the last build.
+LITE_INPUTS := $(shell find src labs lite -type f -not -path '*/__pycache__/*' 2>/dev/null) \
+               scripts/lite.py scripts/student_edition.py pyproject.toml
+_build/html/lite/index.html: $(STAMP) $(LITE_INPUTS)
+	$(BIN)/python scripts/lite.py build
+
+# Every lab in headless Chromium from 127.0.0.1, network cut off (`make test` runs lab 10 only).
+lite-test: _build/html/lite/index.html
+	PATTERNS_LITE_LABS=all $(BIN)/pytest tests/site/test_lite.py -q -p no:cacheprovider -k lab_runs_in_the_browser
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis

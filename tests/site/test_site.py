@@ -25,7 +25,8 @@ def toc_pages() -> list[str]:
 
 
 def html_pages() -> list[Path]:
-    pages = sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts)
+    # lite/ is the in-browser edition (JupyterLite's own app pages), checked by test_lite.py
+    pages = sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts and p.relative_to(HTML).parts[0] != "lite")
     assert pages, f"no HTML under {HTML}: run `make book` first"
     return pages
 

@@ -123,6 +123,25 @@ def test_bad_construction_names_the_parameter(cls: type, name: str, value: objec
         make(cls, **{name: value})
 
 
+class _AnswersThroughGetattr:
+    """A stand-in with every command supplied by ``__getattr__``, as lab 10's ``RedisDown`` is."""
+
+    def __getattr__(self, command: str):
+        def fail(*args: object, **kwargs: object) -> object:
+            raise ConnectionError("Connection refused")
+
+        return fail
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_a_stand_in_answering_through_getattr_is_a_backend_on_every_python(cls: type) -> None:
+    """isinstance() on a Protocol ignores __getattr__ since Python 3.12 (Pyodide's): the check must not."""
+    limiter = make(cls, backend=_AnswersThroughGetattr(), on_backend_error="allow")
+    assert limiter.allow("k").fallback
+    with pytest.raises(TypeError, match=r"^backend must be .*, got _HalfAClient$"):
+        make(cls, backend=type("_HalfAClient", (), {"evalsha": 1, "time": lambda self: 0})())
+
+
 @pytest.mark.parametrize("cls", BUCKETS)
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True])
 def test_bad_burst_or_capacity_names_the_parameter(cls: type, bad: object) -> None:
