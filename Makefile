@@ -16,7 +16,7 @@ help:
 	@echo "make lab-instructor  open the labs with their answers (labs/) in JupyterLab"
 	@echo "make labs    re-execute every lab in place (commit the outputs)"
 	@echo "make student write the student edition (solutions blanked) to _build/student"
-	@echo "make bench   run the benchmarks (side by side with peer libraries)"
+	@echo "make bench   run the benchmarks, write benchmarks/results/latest.json, regenerate benchmarks/README.md"
 	@echo "make lite    build the in-browser edition of the labs (JupyterLite) into _build/html/lite"
 	@echo "make lite-test  run every lab in that edition in headless Chromium, offline"
 	@echo "make wheelhouse  every wheel the book needs, in wheelhouse/ (then offline: make setup WHEELHOUSE=path)"
@@ -82,7 +82,7 @@ grade: $(STAMP)
 	$(BIN)/python scripts/grade.py $(SUBMISSIONS) --out $(or $(OUT),grades)
 
 bench: $(STAMP)
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/report.py run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

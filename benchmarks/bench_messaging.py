@@ -10,7 +10,8 @@
    is what a user waits; client CPU time (all threads of this process) isolates the wrapper's own
    cost from broker latency and from other load on a shared machine.
 
-Usage: python benchmarks/bench_messaging.py [--events N] [--kafka-events N] [--rounds R] [--kafka host:port]
+Usage: python benchmarks/bench_messaging.py [--events N] [--kafka-events N] [--runs R] [--kafka host:port]
+The harness (benchmarks/harness.py) interleaves the two sides of each comparison, run after run.
 Speed is machine-dependent; this is a script, not a test.
 """
 
@@ -21,12 +22,13 @@ import json
 import os
 import platform
 import queue
-import statistics
 import sys
 import time
 import uuid
 import warnings
 from collections.abc import Callable
+
+from harness import Report, interleave, ratios, spread
 
 from patterns import infra
 from patterns.clock import ManualClock
@@ -36,30 +38,27 @@ from patterns.messaging.kafka import HEARTBEAT_INTERVAL_MS, SESSION_TIMEOUT_MS, 
 PARTITIONS = 4
 
 
-def payload(i: int) -> dict:
+def payload(i: int) -> dict[str, object]:
     return {"type": "OrderPlaced", "order_id": f"order-{i}", "customer": f"c-{i % 97}", "total": i * 1.5}
 
 
-def timed(fn: Callable[[], int]) -> tuple[float, int]:
-    start = time.perf_counter()
-    n = fn()
-    return time.perf_counter() - start, n
+class Job:
+    """One timed job (``__call__`` returns the events delivered) and what to release after it."""
+
+    def __init__(self, run: Callable[[], int], n: int, close: Callable[[], object] = lambda: None) -> None:
+        self.run, self.n, self.close = run, n, close
+
+    def __call__(self) -> None:
+        got = self.run()
+        assert got == self.n, f"delivered {got} of {self.n}"
 
 
-def timed_cpu(fn: Callable[[], int]) -> tuple[tuple[float, float], int]:
-    """(wall seconds, CPU seconds of this process, all threads) for fn()."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    n = fn()
-    return (time.perf_counter() - wall, time.process_time() - cpu), n
-
-
-def bench_memory(n: int) -> tuple[float, float]:
-    """Seconds for publish+consume of n events: InMemoryBroker, then queue.Queue."""
+def memory_broker(n: int) -> Job:
     broker = InMemoryBroker(clock=ManualClock())
     broker.create_topic("orders", partitions=PARTITIONS)
     consumer = broker.subscribe("orders", group="bench")
 
-    def run_broker() -> int:
+    def run() -> int:
         for i in range(n):
             broker.publish("orders", payload(i), key=f"order-{i}")
         got = 0
@@ -68,7 +67,11 @@ def bench_memory(n: int) -> tuple[float, float]:
             consumer.commit()
         return got
 
-    def run_queue() -> int:
+    return Job(run, n)
+
+
+def memory_queue(n: int) -> Job:
+    def run() -> int:
         q: queue.Queue[bytes] = queue.Queue()
         for i in range(n):
             q.put(json.dumps(payload(i)).encode())
@@ -78,14 +81,10 @@ def bench_memory(n: int) -> tuple[float, float]:
             got += 1
         return got
 
-    t_broker, got = timed(run_broker)
-    assert got == n, f"in-process broker delivered {got} of {n}"
-    t_queue, got = timed(run_queue)
-    assert got == n
-    return t_broker, t_queue
+    return Job(run, n)
 
 
-def bench_kafka_ours(bootstrap: str, n: int) -> tuple[float, float]:
+def kafka_ours(bootstrap: str, n: int) -> Job:
     broker = KafkaBroker(bootstrap)
     topic, group = f"bench-{uuid.uuid4().hex[:8]}", f"bench-{uuid.uuid4().hex[:8]}"
     broker.create_topic(topic, partitions=PARTITIONS)
@@ -101,13 +100,10 @@ def bench_kafka_ours(bootstrap: str, n: int) -> tuple[float, float]:
             consumer.commit()
         return got
 
-    seconds, got = timed_cpu(run)
-    assert got == n, f"KafkaBroker delivered {got} of {n}"
-    broker.close()
-    return seconds
+    return Job(run, n, broker.close)
 
 
-def bench_kafka_raw(bootstrap: str, n: int) -> tuple[float, float]:
+def kafka_raw(bootstrap: str, n: int) -> Job:
     kafka = _kafka()
     topic, group = f"raw-{uuid.uuid4().hex[:8]}", f"raw-{uuid.uuid4().hex[:8]}"
     admin = kafka.KafkaAdminClient(bootstrap_servers=bootstrap)
@@ -143,63 +139,69 @@ def bench_kafka_raw(bootstrap: str, n: int) -> tuple[float, float]:
             consumer.commit()
         return got
 
-    seconds, got = timed_cpu(run)
-    assert got == n
-    consumer.close(autocommit=False)
-    producer.close()
-    admin.close()
-    return seconds
+    def close() -> None:
+        consumer.close(autocommit=False)
+        producer.close()
+        admin.close()
+
+    return Job(run, n, close)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--events", type=int, default=50_000, help="events for the in-process run")
-    parser.add_argument("--kafka-events", type=int, default=10_000, help="events per Kafka round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--events", type=int, default=20_000, help="events for the in-process run")
+    parser.add_argument("--kafka-events", type=int, default=5_000, help="events per Kafka run")
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--kafka", default=os.environ.get(infra.KAFKA_BOOTSTRAP_ENV), help="bootstrap host:port"
     )
     args = parser.parse_args()
     warnings.simplefilter("ignore", DeprecationWarning)
+    report = Report("messaging", "Messaging: in-process broker and KafkaBroker next to their floors",
+                    ("kafka-python",), runs=args.runs, events=args.events, kafka_events=args.kafka_events)
 
     print(f"python {platform.python_version()}, nproc {os.cpu_count()}, {time.strftime('%Y-%m-%d')}")
-    mem = [bench_memory(args.events) for _ in range(args.rounds)]
-    t_broker = statistics.median(t for t, _ in mem)
-    t_queue = statistics.median(q for _, q in mem)
-    print(f"\nin-process, {args.events} events, {PARTITIONS} partitions, median of {args.rounds}:")
-    print(f"  InMemoryBroker publish+consume+commit : {args.events / t_broker:>10,.0f} events/s")
-    print(f"  queue.Queue + json (floor)            : {args.events / t_queue:>10,.0f} events/s")
-    print(f"  ratio broker/queue time               : {t_broker / t_queue:>10.2f}x")
+    n = args.events
+    mem = interleave({"broker": lambda: memory_broker(n), "queue": lambda: memory_queue(n)},
+                     runs=args.runs, number=1, cpu="process")
+    report.timing("in-process: InMemoryBroker, per event published, consumed and committed", mem["broker"],
+                  "process", scale=1e6 / n, group="in-process")
+    report.timing("in-process: queue.Queue + json (the floor), per event", mem["queue"], "process",
+                  scale=1e6 / n, group="in-process")
+    floor = report.figure("in-process: InMemoryBroker / queue.Queue time", ratios(mem["broker"].wall,
+                          mem["queue"].wall), "×", "wall", group="in-process")
+    print(f"\nin-process, {n} events, {PARTITIONS} partitions, median (min-max) of {args.runs} runs:")
+    print(f"  InMemoryBroker publish+consume+commit : {spread([n / t for t in mem['broker'].wall], 1, 0)} events/s")
+    print(f"  queue.Queue + json (floor)            : {spread([n / t for t in mem['queue'].wall], 1, 0)} events/s")
+    print(f"  ratio broker/queue time               : {spread(floor)}x")
 
     if not args.kafka:
         print(f"\nKafka: skipped ({infra.KAFKA_BOOTSTRAP_ENV} not set and no --kafka)")
+        report.save()
         return
     host, _, port = args.kafka.split(",")[0].rpartition(":")
     if not infra.probe_tcp(host, int(port), timeout=3.0):
         sys.exit(f"Kafka at {args.kafka} is unreachable")
-    ours, raw = [], []
-    for r in range(args.rounds):  # alternate who goes first, so drift in the broker hits both alike
-        if r % 2 == 0:
-            raw.append(bench_kafka_raw(args.kafka, args.kafka_events))
-        ours.append(bench_kafka_ours(args.kafka, args.kafka_events))
-        if r % 2 == 1:
-            raw.append(bench_kafka_raw(args.kafka, args.kafka_events))
-    n = args.kafka_events
-    wall_ours, wall_raw = statistics.median(w for w, _ in ours), statistics.median(w for w, _ in raw)
-    cpu_ours, cpu_raw = statistics.median(c for _, c in ours), statistics.median(c for _, c in raw)
-    print(f"\nKafka at {args.kafka}, {n} events, produce then consume, median of {args.rounds}:")
-    print(
-        f"  raw kafka-python                      : {n / wall_raw:>10,.0f} events/s   client CPU {cpu_raw:.2f} s"
-    )
-    print(
-        f"  KafkaBroker (patterns.messaging)      : {n / wall_ours:>10,.0f} events/s   client CPU {cpu_ours:.2f} s"
-    )
-    print(f"  overhead ratio, wall time             : {wall_ours / wall_raw:>10.2f}x  (target <= 1.2x)")
-    print(
-        f"  overhead ratio, client CPU time       : {cpu_ours / cpu_raw:>10.2f}x  (robust on a busy machine)"
-    )
+    k = args.kafka_events
+    t = interleave({"raw": lambda: kafka_raw(args.kafka, k), "ours": lambda: kafka_ours(args.kafka, k)},
+                   runs=args.runs, number=1, cpu="process")
+    report.timing("Kafka: raw kafka-python, per event produced and consumed", t["raw"], "process",
+                  scale=1e6 / k, group="kafka")
+    report.timing("Kafka: KafkaBroker, per event produced and consumed", t["ours"], "process", scale=1e6 / k,
+                  group="kafka")
+    cpu_ratio = report.figure("Kafka: KafkaBroker / raw kafka-python, client CPU", ratios(t["ours"].cpu,
+                              t["raw"].cpu), "×", "process", group="kafka")
+    wall_ratio = report.figure("Kafka: KafkaBroker / raw kafka-python, wall", ratios(t["ours"].wall, t["raw"].wall),
+                               "×", "wall", group="kafka")
+    report.target("KafkaBroker over raw kafka-python, client CPU", cpu_ratio, "×", at_most=1.2)
+    print(f"\nKafka at {args.kafka}, {k} events, produce then consume, median (min-max) of {args.runs} runs:")
+    print(f"  raw kafka-python                      : {spread([k / w for w in t['raw'].wall], 1, 0)} events/s")
+    print(f"  KafkaBroker (patterns.messaging)      : {spread([k / w for w in t['ours'].wall], 1, 0)} events/s")
+    print(f"  overhead ratio, client CPU time       : {spread(cpu_ratio)}x  (target <= 1.2x)")
+    print(f"  overhead ratio, wall time             : {spread(wall_ratio)}x  (moves with the broker's load)")
+    report.save()
 
 
 if __name__ == "__main__":

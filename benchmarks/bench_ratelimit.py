@@ -1,6 +1,6 @@
 """Speed of patterns.ratelimit next to the peer libraries, like with like, in one run.
 
-    .venv/bin/python benchmarks/bench_ratelimit.py             # about five minutes
+    .venv/bin/python benchmarks/bench_ratelimit.py             # about three minutes
     .venv/bin/python benchmarks/bench_ratelimit.py --quick     # a smoke run
     .venv/bin/python benchmarks/bench_ratelimit.py --redis-url redis://127.0.0.1:6379/0
 
@@ -36,14 +36,12 @@ Prints Markdown.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
 import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -52,10 +50,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from importlib.metadata import version
 from typing import Any
 
 import redis
+from harness import Factory, Report, interleave, ratios, reuse
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import (
@@ -80,29 +78,20 @@ from patterns.ratelimit import (
 
 BIG = 10**9  # a quota the benchmark never exhausts (allowed path)
 Call = Callable[[], Any]
-Factory = Callable[[], Call]  # builds a fresh limiter (outside the timing) and returns one call
 
 
-# -- timing ------------------------------------------------------------------------------------
-def cpu_us_per_call(call: Call, number: int) -> float:
-    """CPU microseconds of this thread per call (no other thread, no time spent preempted)."""
-    gc.collect()
-    start = time.thread_time()
-    for _ in range(number):
-        call()
-    return (time.thread_time() - start) / number * 1e6
-
-
+# -- timing (benchmarks/harness.py) ------------------------------------------------------------
 @dataclass
 class Row:
     label: str
-    ours: list[float]
+    ours: list[float]  # CPU microseconds per call, one per run
     theirs: list[float]
     target: float | None = None
+    wall: tuple[list[float], list[float]] = ([], [])  # the same runs on the wall clock
 
     @property
     def ratios(self) -> list[float]:  # paired: each run's two figures were measured back to back
-        return [t / o for o, t in zip(self.ours, self.theirs, strict=True)]
+        return ratios(self.theirs, self.ours)
 
     def verdict(self) -> str:
         if self.target is None:
@@ -112,12 +101,23 @@ class Row:
 
 
 def race(label: str, ours: Factory, theirs: Factory, runs: int, number: int, target: float | None = None) -> Row:
-    row = Row(label, [], [], target)
-    for run in range(runs):
-        pair = [(row.ours, ours), (row.theirs, theirs)]
-        for results, factory in pair if run % 2 == 0 else reversed(pair):
-            results.append(cpu_us_per_call(factory(), number))
-    return row
+    """Both contenders built fresh for each run and measured back to back, the order alternating."""
+    t = interleave({"ours": ours, "theirs": theirs}, runs=runs, number=number)
+    us = partial(map, lambda v: v * 1e6)
+    return Row(label, list(us(t["ours"].cpu)), list(us(t["theirs"].cpu)), target,
+               (list(us(t["ours"].wall)), list(us(t["theirs"].wall))))
+
+
+def record(report: Report, rows: list[Row], group: str, peer: str | None = None) -> None:
+    for row in rows:
+        report.figure(f"{row.label}: ours", row.ours, "µs", "thread", group=group)
+        report.figure(f"{row.label}: ours", row.wall[0], "µs", "wall", group=group)
+        report.figure(f"{row.label}: theirs", row.theirs, "µs", "thread", group=group)
+        report.figure(f"{row.label}: theirs", row.wall[1], "µs", "wall", group=group)
+        rival = peer or ("limits" if " limits " in row.label else "pyrate-limiter")
+        report.figure(row.label, row.ratios, "×", "thread", peer=rival, group=group)
+        if row.target is not None:
+            report.target(row.label, row.ratios, "×", at_least=row.target)
 
 
 def fmt(values: list[float]) -> str:
@@ -185,12 +185,12 @@ def pyrate(kind: str, denied: bool, manual: bool) -> Factory:
     return factory
 
 
-LIMITS_PAIRS = [  # (ours, limits strategy, target ratio by path)
+LIMITS_PAIRS: list[tuple[type, type, dict[str, float]]] = [  # (ours, limits strategy, target ratio by path)
     (FixedWindow, FixedWindowRateLimiter, {"allowed": 2.0, "denied": 2.0}),
     (SlidingWindowLog, MovingWindowRateLimiter, {"allowed": 2.0, "denied": 2.3}),
     (SlidingWindowCounter, SlidingWindowCounterRateLimiter, {"allowed": 2.0, "denied": 2.0}),
 ]
-PYRATE_PAIRS = [
+PYRATE_PAIRS: list[tuple[type, str, float | None]] = [
     (GCRA, "gcra", 4.5),
     (TokenBucket, "token bucket", None),
     (SlidingWindowLog, "log", None),
@@ -239,10 +239,10 @@ def fill_rows(runs: int, number: int) -> list[Row]:
     for entries in (1_000, 10_000, 100_000):
         if entries >= 100_000:  # filling is slow for limits (a front insert per hit): fill once,
             built = (filled_log(entries), filled_moving_window(entries))  # both grow by runs x number
-            row = race(f"{entries:,} entries", lambda b=built: b[0], lambda b=built: b[1], runs, number)
+            row = race(f"{entries:,} entries", reuse(built[0]), reuse(built[1]), runs, number)
         else:
-            row = race(f"{entries:,} entries", lambda e=entries: filled_log(e),
-                       lambda e=entries: filled_moving_window(e), runs, number)
+            row = race(f"{entries:,} entries", partial(filled_log, entries), partial(filled_moving_window, entries),
+                       runs, number)
         rows.append(row)
     return rows
 
@@ -280,17 +280,23 @@ class RedisFigure:
     per_second: float  # decisions per second, one connection
 
 
-def measure_redis(admin: Any, call: Call, sent: tuple[str, ...], number: int) -> RedisFigure:
-    """Run ``number`` decisions; ``sent`` names the commands the client itself sends."""
-    call()  # loads the script, creates the key
-    admin.config_resetstat()
-    start = time.perf_counter()
-    for _ in range(number):
-        call()
-    elapsed = time.perf_counter() - start
-    stats = admin.info("commandstats")
-    usec = sum(stats.get(f"cmdstat_{name}", {}).get("usec", 0) for name in sent)
-    return RedisFigure(usec / number, number / elapsed)
+class RedisCall:
+    """One contender on Redis: ``close()`` (called by the harness right after its measurement) reads
+    the server time per decision of the commands the client itself sent (``sent``) into ``out``."""
+
+    def __init__(self, admin: Any, build: Callable[[], Call], sent: tuple[str, ...], number: int,
+                 out: list[float]) -> None:
+        self.admin, self.call, self.sent, self.number, self.out = admin, build(), sent, number, out
+        self.call()  # loads the script, creates the key
+        admin.config_resetstat()
+
+    def __call__(self) -> object:
+        return self.call()
+
+    def close(self) -> None:
+        stats = self.admin.info("commandstats")
+        usec = sum(stats.get(f"cmdstat_{name}", {}).get("usec", 0) for name in self.sent)
+        self.out.append(usec / self.number)
 
 
 def ours_redis(client: Any, cls: type, denied: bool, clock: str) -> Call:
@@ -339,21 +345,20 @@ def redis_rows(url: str, runs: int, number: int) -> list[tuple[str, list[RedisFi
                     shape = "full answer" if full else "bool"
                     name = strategy.__name__.replace("RateLimiter", "")
                     label = f"{cls.__name__} ({clock} clock) vs limits {name} ({shape}), {path}"
-                    mine: list[RedisFigure] = []
-                    theirs: list[RedisFigure] = []
-                    for run in range(runs):
-                        pair = [
-                            (mine, partial(ours_redis, client, cls, denied, clock), SCRIPTS),
-                            (theirs, partial(limits_redis, storage, strategy, denied, full),
-                             SCRIPTS + (extra_sent if full else ())),
-                        ]
-                        for results, build, sent in pair if run % 2 == 0 else reversed(pair):
-                            results.append(measure_redis(admin, build(), sent, number))
-                    rows.append((label, mine, theirs))
+                    mine: list[float] = []
+                    theirs: list[float] = []
+                    t = interleave({
+                        "ours": partial(RedisCall, admin, partial(ours_redis, client, cls, denied, clock), SCRIPTS,
+                                        number, mine),
+                        "limits": partial(RedisCall, admin, partial(limits_redis, storage, strategy, denied, full),
+                                          SCRIPTS + (extra_sent if full else ()), number, theirs),
+                    }, runs=runs, number=number, cpu="thread")
+                    rows.append((label, [RedisFigure(us, 1 / w) for us, w in zip(mine, t["ours"].wall, strict=True)],
+                                 [RedisFigure(us, 1 / w) for us, w in zip(theirs, t["limits"].wall, strict=True)]))
     return rows
 
 
-def print_redis(rows: list[tuple[str, list[RedisFigure], list[RedisFigure]]]) -> list[str]:
+def print_redis(report: Report, rows: list[tuple[str, list[RedisFigure], list[RedisFigure]]]) -> list[str]:
     missed: list[str] = []
     bool_rows: list[tuple[bool, bool]] = []
     print("| comparison | ours: server us/decision | limits: server us/decision | ours: decisions/s | "
@@ -367,6 +372,13 @@ def print_redis(rows: list[tuple[str, list[RedisFigure], list[RedisFigure]]]) ->
         time_ok = sum(o <= t for o, t in zip(us_ours, us_theirs, strict=True))
         rate_ok = sum(o >= t for o, t in zip(ps_ours, ps_theirs, strict=True))
         n = len(mine)
+        report.figure(f"{label}: ours, server time per decision", us_ours, "µs", "server", group="redis")
+        report.figure(f"{label}: limits, server time per decision", us_theirs, "µs", "server", group="redis")
+        report.figure(f"{label}: ours, decisions/s", ps_ours, "1/s", "wall", group="redis")
+        report.figure(f"{label}: limits, decisions/s", ps_theirs, "1/s", "wall", group="redis")
+        if "(bool)" in label and "(server clock)" in label:
+            report.target(f"{label}: server time, ours / limits", ratios(us_ours, us_theirs), "×", at_most=1)
+            report.target(f"{label}: decisions/s, ours / limits", ratios(ps_ours, ps_theirs), "×", at_least=1)
         print(f"| {label} | {fmt(us_ours)} | {fmt(us_theirs)} | {statistics.median(ps_ours):,.0f} | "
               f"{statistics.median(ps_theirs):,.0f} | {time_ok} of {n} runs | {rate_ok} of {n} runs |")
         if "(bool)" in label:
@@ -384,14 +396,16 @@ def print_redis(rows: list[tuple[str, list[RedisFigure], list[RedisFigure]]]) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer calls and runs (a smoke run)")
-    parser.add_argument("--runs", type=int, default=7, help="interleaved runs per row (default 7)")
+    parser.add_argument("--runs", type=int, default=5, help="interleaved runs per row (default 5)")
     parser.add_argument("--redis-url", help="measure on this Redis instead of a private redis-server")
     parser.add_argument("--no-redis", action="store_true", help="skip the Redis table")
     parser.add_argument("--only", choices=["memory", "fill", "redis"], help="run one table only")
     args = parser.parse_args()
-    runs, number, redis_number = (3, 2_000, 300) if args.quick else (max(5, args.runs), 10_000, 2_000)
+    runs, number, redis_number = (3, 2_000, 300) if args.quick else (max(5, args.runs), 5_000, 1_000)
     print(f"# patterns.ratelimit benchmark, {date.today().isoformat()}")
-    versions = ", ".join(f"{p} {version(p)}" for p in ("limits", "pyrate-limiter", "redis"))
+    report = Report("ratelimit", "Rate limiting: patterns.ratelimit next to limits and pyrate-limiter",
+                    ("limits", "pyrate-limiter", "redis"), runs=runs, calls=number, redis_decisions=redis_number)
+    versions = ", ".join(f"{p} {v}" for p, v in report.packages.items())
     print(f"\nPython {platform.python_version()} on {platform.system()} {platform.machine()}, nproc={os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}; {versions}. Median (min-max) of {runs} interleaved runs.\n")
     missed: list[str] = []
@@ -399,24 +413,32 @@ def main() -> None:
         print(f"## In memory: CPU microseconds per call ({number:,} calls per run)\n")
         rows = memory_rows(runs, number)
         print_rows(rows)
+        record(report, rows, "memory")
         missed += [f"{r.label}: {r.verdict()}" for r in rows if r.target and min(r.ratios) < r.target]
     if args.only in (None, "fill"):
         print(f"\n## The sliding log as the window fills (allowed path, {number // 10:,} calls per run)\n")
         rows = fill_rows(runs, number // 10)
-        print_rows([Row(f"SlidingWindowLog vs limits MovingWindow, {r.label}", r.ours, r.theirs) for r in rows])
-        growth = statistics.median(rows[-1].ours) / statistics.median(rows[0].ours)
+        rows = [Row(f"SlidingWindowLog vs limits MovingWindow, {r.label}", r.ours, r.theirs, None, r.wall)
+                for r in rows]
+        print_rows(rows)
+        record(report, rows, "fill", peer="limits")
+        growths = report.figure("SlidingWindowLog, 100,000 entries / 1,000 entries", ratios(rows[-1].ours, rows[0].ours),
+                                "×", "thread", group="fill")
+        report.target("the sliding log stays flat as it fills (100,000 / 1,000 entries)", growths, "×", at_most=1.5)
+        growth = statistics.median(growths)
         print(f"\nOurs at 100,000 entries / at 1,000 entries: {growth:.2f} ({'flat' if growth <= 1.5 else 'NOT flat'})")
         if growth > 1.5:
             missed.append(f"sliding log not flat: x{growth:.2f}")
     if args.only in (None, "redis") and not args.no_redis:
         print(f"\n## Redis: server time and decisions per second ({redis_number:,} decisions per run)\n")
         if args.redis_url:
-            missed += print_redis(redis_rows(args.redis_url, runs, redis_number))
+            missed += print_redis(report, redis_rows(args.redis_url, runs, redis_number))
         else:
             with private_redis() as url:
-                missed += print_redis(redis_rows(url, runs, redis_number))
+                missed += print_redis(report, redis_rows(url, runs, redis_number))
+    report.save()
     print("\nTargets missed in at least one run:" + ("".join(f"\n- {m}" for m in missed) if missed else " none"))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,6 +1,6 @@
 """Overhead of the resilience policies next to their peer libraries, in one run.
 
-    .venv/bin/python benchmarks/bench_resilience.py [--runs 5] [--rounds 7] [--number 20000]
+    .venv/bin/python benchmarks/bench_resilience.py [--runs 5] [--rounds 3] [--number 10000]
 
 What is measured: the cost a policy adds to a call that succeeds at once (the path every healthy
 request takes), i.e. time per wrapped call minus time per bare call of the same no-op function.
@@ -31,16 +31,15 @@ import argparse
 import datetime as dt
 import os
 import platform
-import statistics
 import threading
 import time
-import timeit
 from collections.abc import Callable
-from importlib.metadata import version
+from functools import partial
 
-import circuitbreaker
+import circuitbreaker  # type: ignore[import-untyped]
 import pybreaker
 import tenacity
+from harness import Report, interleave, ratios, spread
 
 from patterns.clock import ManualClock
 from patterns.resilience import Backoff, Bulkhead, CircuitBreaker, Retry, WindowSpec
@@ -128,14 +127,24 @@ def contenders() -> dict[str, tuple[Callable[[], object], str]]:
     }
 
 
-def measure(rounds: int, number: int) -> dict[str, float]:
-    """One run: overhead in seconds per call for every contender, its best round minus its baseline's."""
-    table = contenders()
-    best = dict.fromkeys(table, float("inf"))
-    for _ in range(rounds):
-        for label, (fn, _baseline) in table.items():
-            best[label] = min(best[label], timeit.timeit(fn, timer=time.thread_time, number=number) / number)
-    return {label: max(best[label] - best[baseline], 0.0) for label, (_, baseline) in table.items()}
+def fresh(label: str) -> Callable[[], object]:
+    """A freshly built contender (new breaker, retry, bulkhead) for one run."""
+    return contenders()[label][0]
+
+
+def measure(runs: int, rounds: int, number: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per-run overhead in seconds per call of every contender, its best round minus its baseline's:
+    (thread CPU time, wall time)."""
+    labels = contenders()
+    timings = interleave({label: partial(fresh, label) for label in labels},
+                         runs=runs, number=number, rounds=rounds)
+
+    def overhead(clock: str) -> dict[str, list[float]]:
+        return {label: [max(t - b, 0.0) for t, b in zip(getattr(timings[label], clock),
+                                                         getattr(timings[baseline], clock), strict=True)]
+                for label, (_, baseline) in labels.items()}
+
+    return overhead("cpu"), overhead("wall")
 
 
 def overlap(threads: int = 8, hold: float = 0.02) -> dict[str, float]:
@@ -167,66 +176,71 @@ def overlap(threads: int = 8, hold: float = 0.02) -> dict[str, float]:
     return result
 
 
-def spread(values: list[float], scale: float = 1e6, fmt: str = "8.3f") -> str:
-    """min / median / max of per-run figures."""
-    lo, mid, hi = min(values), statistics.median(values), max(values)
-    return f"{lo * scale:{fmt}} {mid * scale:{fmt}} {hi * scale:{fmt}}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--number", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--number", type=int, default=10_000)
     args = parser.parse_args()
-    runs = [measure(args.rounds, args.number) for _ in range(args.runs)]
-    cost = {label: [run[label] for run in runs] for label in runs[0]}
+    cost, wall = measure(args.runs, args.rounds, args.number)
+    report = Report("resilience", "Resilience policies: overhead per call next to peer libraries",
+                    ("pybreaker", "circuitbreaker", "tenacity"), runs=args.runs, rounds=args.rounds,
+                    number=args.number)
 
     print(
         f"resilience overhead, {dt.date.today()}, nproc={os.cpu_count()}, Python {platform.python_version()}, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"pybreaker {version('pybreaker')}, circuitbreaker {version('circuitbreaker')}, "
-        f"tenacity {version('tenacity')}; {args.runs} runs, each the best of {args.rounds} interleaved "
-        f"rounds x {args.number} calls, thread CPU time\n"
+        f"{', '.join(f'{k} {v}' for k, v in report.packages.items())}; {args.runs} runs, each the best of "
+        f"{args.rounds} interleaved rounds x {args.number} calls, thread CPU time\n"
     )
-    print(f"{'contender (overhead per call, us)':<56} {'min':>8} {'median':>8} {'max':>8}")
+    print(f"{'contender (overhead per call, us): median (min-max)':<56}")
     for label, values in cost.items():
         if label not in BASELINES:
-            print(f"{label:<56} {spread(values)}")
+            report.figure(f"{label}: overhead per call", values, "µs", "thread", scale=1e6, group="overhead")
+            report.figure(f"{label}: overhead per call", wall[label], "µs", "wall", scale=1e6, group="overhead")
+            print(f"{label:<56} {spread(values, 1e6, 3)}")
 
-    def ratios(peer: str, ours: str) -> list[float]:
-        return [run[peer] / run[ours] if run[ours] > 0 else float("inf") for run in runs]
+    def ratio(peer: str, ours: str) -> list[float]:
+        return ratios(cost[peer], cost[ours])
 
-    print("\nratios per run: peer overhead / ours (> 1: ours is cheaper)   min / median / max")
+    print("\nratios per run: peer overhead / ours (> 1: ours is cheaper), median (min-max)")
     pairs = [
-        ("breaker   pybreaker .call / .call, count window", PYBREAKER, COUNT_CALL),
-        ("breaker   pybreaker .call / .call, time window", PYBREAKER, TIME_CALL),
-        ("breaker   pybreaker .call / .call, time window, ManualClock", PYBREAKER, TIME_MANUAL_CALL),
-        ("breaker   @circuit / @CircuitBreaker, count window", CIRCUIT, COUNT_DECORATED),
-        ("retry     tenacity @retry / @Retry", "tenacity @retry", "patterns @Retry"),
-        ("bulkhead  BoundedSemaphore / Bulkhead pair", "BoundedSemaphore acquire+release",
+        ("pybreaker .call / .call, count window", "pybreaker", PYBREAKER, COUNT_CALL),
+        ("pybreaker .call / .call, time window", "pybreaker", PYBREAKER, TIME_CALL),
+        ("pybreaker .call / .call, time window, ManualClock", "pybreaker", PYBREAKER, TIME_MANUAL_CALL),
+        ("@circuit / @CircuitBreaker, count window", "circuitbreaker", CIRCUIT, COUNT_DECORATED),
+        ("tenacity @retry / @Retry", "tenacity", "tenacity @retry", "patterns @Retry"),
+        ("BoundedSemaphore / Bulkhead pair", "threading", "BoundedSemaphore acquire+release",
          "patterns Bulkhead acquire+release"),
     ]
-    for text, peer, ours in pairs:
-        print(f"  {text:<60} {spread(ratios(peer, ours), 1.0, '6.2f')}")
+    for text, peer_name, peer, ours in pairs:
+        report.figure(text, ratio(peer, ours), "×", "thread", peer=peer_name, group="ratio")
+        print(f"  {text:<60} {spread(ratio(peer, ours))}")
 
     threads, hold = 8, 0.02
     print(f"\n{threads} threads, one {hold * 1000:.0f} ms call each through one shared breaker (wall time)")
-    for label, seconds in overlap(threads, hold).items():
-        print(f"  {label:<38} {seconds * 1000:7.1f} ms  ({seconds / hold:.1f} x one call)")
+    overlaps = [overlap(threads, hold) for _ in range(args.runs)]
+    for label in overlaps[0]:
+        values = report.figure(f"{label}: {threads} concurrent {hold * 1000:.0f} ms calls, in units of one call",
+                               [run[label] for run in overlaps], "× one call", "wall", scale=1 / hold,
+                               group="serialised")
+        print(f"  {label:<38} {spread(values)} x one call")
 
     print("\ntargets (issues 6 and 17): every run must meet them")
     for label in (COUNT_CALL, TIME_CALL, TIME_MANUAL_CALL):
-        worst = max(cost[label]) * 1e6
-        print(f"  {label + ' <= 0.6 us':<62} worst {worst:.3f} us  {'met' if worst <= 0.6 else 'NOT met'}")
+        met = report.target(f"{label}: overhead", [v * 1e6 for v in cost[label]], "µs", at_most=0.6)
+        print(f"  {label + ' <= 0.6 us':<62} worst {max(cost[label]) * 1e6:.3f} us  {'met' if met else 'NOT met'}")
     for label in (COUNT_CALL, TIME_CALL):
-        worst_ratio = min(ratios(PYBREAKER, label))
-        verdict = "met" if worst_ratio >= 2 else "NOT met"
-        print(f"  {'>= 2x cheaper than pybreaker (' + label.split(', ')[1] + ')':<62} worst {worst_ratio:.2f}x   {verdict}")
-    ten = max(1 / r for r in ratios("tenacity @retry", "patterns @Retry"))
-    print(f"  {'retry overhead <= 1/10 of tenacity':<62} worst {ten:.3f}    {'met' if ten <= 0.1 else 'NOT met'}")
+        kind = label.split(", ")[1]
+        met = report.target(f"breaker vs pybreaker, {kind}", ratio(PYBREAKER, label), "×", at_least=2)
+        print(f"  {'>= 2x cheaper than pybreaker (' + kind + ')':<62} worst "
+              f"{min(ratio(PYBREAKER, label)):.2f}x   {'met' if met else 'NOT met'}")
+    ten = ratio("tenacity @retry", "patterns @Retry")
+    met = report.target("retry success path vs tenacity (tenacity / ours)", ten, "×", at_least=10)
+    print(f"  {'retry overhead <= 1/10 of tenacity':<62} worst 1/{min(ten):.0f}    {'met' if met else 'NOT met'}")
+    report.save()
 
 
 if __name__ == "__main__":
