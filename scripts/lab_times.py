@@ -49,7 +49,9 @@ def measure(path: Path) -> LabSize:
     nb = student_edition.student_notebook(path)
     prose = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
-    hidden = [c for c in code if "hide-input" in c.metadata.get("tags", [])]  # plotting plumbing
+    # plotting plumbing (hide-input) and the browser setup cell (remove-cell): run, not read
+    plumbing = {"hide-input", "remove-cell"}
+    hidden = [c for c in code if plumbing & set(c.metadata.get("tags", []))]
     lines = sum(len([ln for ln in c.source.splitlines() if ln.strip()]) for c in code if c not in hidden)
     exercises = sum(student_edition.SOLUTION_TAG in c.metadata.get("tags", []) for c in code)
     return LabSize(path.stem, len(re.findall(r"[A-Za-z0-9']+", prose)), len(code), lines, exercises)
