@@ -204,7 +204,7 @@ def test_queue_is_deterministic_per_seed() -> None:
         ((("arrivals", ((1, 5),)),), ValueError, "start at time 0"),
         ((("arrivals", ((0, 5), (0, 6))),), ValueError, "increasing"),
         ((("arrivals", "fast"),), TypeError, "arrivals"),
-        ((("arrivals", -1),), ValueError, "arrival_rate"),
+        ((("arrivals", -1),), ValueError, "arrivals"),
         ((("workers", 0),), ValueError, "workers"),
         ((("capacity", -1),), ValueError, "capacity"),
         ((("warmup", 10),), ValueError, "warmup"),

@@ -33,7 +33,7 @@ def test_key_hash_matches_the_kafka_clients() -> None:
         data = key.encode("utf-8")
         assert murmur2(data) & 0x7FFFFFFF == kafka_murmur2(data) & 0x7FFFFFFF
     assert partition_for("order-1", 3) == partition_for("order-1", 3)
-    with pytest.raises(ValueError, match="partitions must be an integer >= 1"):
+    with pytest.raises(ValueError, match="partitions must be an integer"):
         partition_for("k", 0)
 
 

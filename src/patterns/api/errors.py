@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from patterns._validate import require_int, require_text
 from patterns.api.http import Handler, Request, Response
 from patterns.errors import (
     BackendUnavailable,
@@ -279,6 +280,8 @@ def is_retryable(status: int, method: str = "GET", idempotency_key: bool = False
     with its idempotency key and a ``Retry-After``; any other conflict needs a fresh read and a new
     decision. 500 is a bug to surface, not to retry; every other 4xx needs a changed request.
     """
+    require_int(status, "status", minimum=100, maximum=599)
+    method = require_text(method, "method", max_length=32)
     safe_to_repeat = method.upper() in IDEMPOTENT_METHODS or idempotency_key
     if status in (429, 502, 503, 504):
         return safe_to_repeat

@@ -99,6 +99,7 @@ def principal_of(request: Request) -> str:
     """Who is calling: ``request.principal`` (set by an authentication layer, e.g. an account id);
     else a SHA-256 of the ``Authorization`` header (the credential itself is never stored); else
     ``"anonymous"`` (every unauthenticated caller shares one scope: authenticate first)."""
+    require_instance(request, "request", Request)
     if request.principal is not None:
         return request.principal
     credential = request.header("Authorization")
@@ -110,6 +111,7 @@ def principal_of(request: Request) -> str:
 def scoped_key(principal: str, key: str) -> str:
     """What the store keeps for ``key`` sent by ``principal``: a SHA-256 hex digest of both."""
     require_text(principal, "principal", max_length=1_000)
+    require_text(key, "key", max_length=1_000)
     return hashlib.sha256(f"{principal}\n{key}".encode()).hexdigest()
 
 

@@ -31,10 +31,16 @@ from patterns.storage import require_sql_name
 
 __all__ = ["Page", "OffsetPaginator", "KeysetPaginator", "require_limit", "walk_pages", "create_items_table"]
 
+def _require_database(db: object) -> None:
+    if not callable(getattr(db, "query", None)) or not hasattr(db, "conn"):
+        raise TypeError(f"db must be a sqlite_utils.Database, got {type(db).__name__}")
+
+
 def create_items_table(db: Any, table: str = "items", count: int = 0, step: float = 1.0) -> Any:
     """A table ``(id, created_at, title)`` with an index on (created_at, id), holding ``count`` rows
     created ``step`` seconds apart. Returns the sqlite-utils table."""
     require_sql_name(table, "table")
+    _require_database(db)
     require_int(count, "count", minimum=0, maximum=10_000_000)
     require_number(step, "step", minimum=0.0, maximum=1e9)
     t = db[table]
@@ -46,6 +52,7 @@ def create_items_table(db: Any, table: str = "items", count: int = 0, step: floa
 
 def require_limit(limit: object, max_limit: int) -> int:
     """``limit`` as an int in [1, max_limit], else ValueError/TypeError naming it (a 400 upstream)."""
+    max_limit = require_int(max_limit, "max_limit", minimum=1)
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise TypeError(f"limit must be an integer in [1, {max_limit}], got {type(limit).__name__}")
     if not 1 <= limit <= max_limit:
@@ -73,12 +80,11 @@ class _Paginator:
                  max_limit: int = 100, sort_column: str = "created_at") -> None:
         require_sql_name(table, "table")
         require_sql_name(sort_column, "sort_column")
-        if not callable(getattr(db, "query", None)) or not hasattr(db, "conn"):
-            raise TypeError(f"db must be a sqlite_utils.Database, got {type(db).__name__}")
+        _require_database(db)
         if not isinstance(descending, bool):
             raise TypeError(f"descending must be a bool, got {type(descending).__name__}")
         max_limit = require_int(max_limit, "max_limit", minimum=1, maximum=10_000)
-        self.default_limit = require_limit(default_limit, max_limit)
+        self.default_limit = require_int(default_limit, "default_limit", minimum=1, maximum=max_limit)
         columns = {row[1]: bool(row[3]) for row in db.conn.execute(f"PRAGMA table_info({table})")}
         if not columns:
             raise ValueError(f"table {table!r} does not exist")

@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from patterns._validate import require_instance, require_text
+
 __all__ = ["Violation", "Import", "find_imports", "check_boundaries", "module_graph", "find_cycles"]
 
 
@@ -121,7 +123,9 @@ def _check_spec(modules: Mapping[str, Iterable[str]], public: Mapping[str, Itera
 
 def module_graph(imports: Iterable[Import], package: str, modules: Iterable[str]) -> dict[str, set[str]]:
     """Which declared module imports which (self-imports dropped)."""
-    names = set(modules)
+    require_instance(imports, "imports", Iterable, what="an iterable of Import")
+    require_text(package, "package", max_length=200)
+    names = set(require_instance(modules, "modules", Iterable, what="an iterable of module names"))
     graph: dict[str, set[str]] = {name: set() for name in names}
     for imp in imports:
         src, dst = _owner(imp.importer, package, names), _owner(imp.target, package, names)
@@ -132,6 +136,7 @@ def module_graph(imports: Iterable[Import], package: str, modules: Iterable[str]
 
 def find_cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
     """The strongly connected components with more than one node (each a dependency cycle), sorted."""
+    require_instance(graph, "graph", Mapping, what="a mapping of module -> imported modules")
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

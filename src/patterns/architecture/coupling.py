@@ -18,9 +18,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+from patterns._validate import require_instance, require_int
 from patterns.architecture.topology import check_probability
 
 __all__ = ["PairCoupling", "change_coupling", "coupled_pairs", "synthetic_history"]
+
+#: Most commits ``synthetic_history`` makes up: a million already fills memory with sets.
+MAX_COMMITS = 1_000_000
 
 
 @dataclass(frozen=True, order=True)
@@ -58,6 +62,7 @@ def _normalise(commits: Iterable[Iterable[str]]) -> list[frozenset[str]]:
 
 def change_coupling(commits: Iterable[Iterable[str]]) -> list[PairCoupling]:
     """The coupling of every pair that changed together at least once, strongest first."""
+    require_instance(commits, "commits", Iterable, what="an iterable of commits (sets of names)")
     history = _normalise(commits)
     changes: Counter[str] = Counter()
     together: Counter[tuple[str, str]] = Counter()
@@ -73,8 +78,7 @@ def coupled_pairs(commits: Iterable[Iterable[str]], threshold: float = 0.7,
                   min_together: int = 5) -> list[PairCoupling]:
     """Pairs that (almost) always change together: candidates to merge back, or to decouple."""
     check_probability("threshold", threshold)
-    if isinstance(min_together, bool) or not isinstance(min_together, int) or min_together < 1:
-        raise ValueError(f"min_together must be an integer >= 1, got {min_together!r}")
+    min_together = require_int(min_together, "min_together", minimum=1)
     return [p for p in change_coupling(commits) if p.coupling >= threshold and p.together >= min_together]
 
 
@@ -83,8 +87,9 @@ def synthetic_history(services: Sequence[str], tangled: Iterable[Sequence[str]],
     """A made-up history: each commit changes one service; a change to a member of a ``tangled``
     group drags the rest of its group along with probability ``tangle_probability``.
     """
-    if isinstance(commits, bool) or not isinstance(commits, int) or commits < 0:
-        raise ValueError(f"commits must be an integer >= 0, got {commits!r}")
+    commits = require_int(commits, "commits", minimum=0, maximum=MAX_COMMITS)
+    require_instance(tangled, "tangled", Iterable, what="an iterable of service groups")
+    require_instance(rng, "rng", random.Random)
     check_probability("tangle_probability", tangle_probability)
     if not services:
         raise ValueError("services must not be empty")

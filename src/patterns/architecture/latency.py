@@ -20,6 +20,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from patterns._validate import require_instance
+
 __all__ = ["GRID_MS", "Latency"]
 
 GRID_MS = 0.1
@@ -40,6 +42,7 @@ class Latency:
     __slots__ = ("_pmf", "_cdf", "_cdf_list")
 
     def __init__(self, pmf: Iterable[float]) -> None:
+        require_instance(pmf, "pmf", Iterable, what="an iterable of probabilities")
         array = np.asarray(list(pmf), dtype=float)
         if array.ndim != 1 or array.size == 0:
             raise ValueError("pmf must be a non-empty sequence of probabilities")

@@ -13,7 +13,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from patterns._validate import require_probability
+from patterns._validate import require_instance, require_int, require_probability
 from patterns.architecture.latency import Latency
 from patterns.architecture.topology import (
     DATACENTER,
@@ -54,10 +54,11 @@ class SimulationResult:
 def simulate(system: System, entry: str, network: Network = DATACENTER, *, requests: int = 10_000,
              rng: random.Random, in_process: Network = IN_PROCESS) -> SimulationResult:
     """Run ``requests`` independent requests to ``entry``; deterministic for a seeded ``rng``."""
-    if isinstance(requests, bool) or not isinstance(requests, int) or requests < 1:
-        raise ValueError(f"requests must be an integer >= 1, got {requests!r}")
-    if not isinstance(rng, random.Random):
-        raise TypeError(f"rng must be a random.Random, got {type(rng).__name__}")
+    requests = require_int(requests, "requests", minimum=1, maximum=MAX_REQUESTS)
+    require_instance(rng, "rng", random.Random)
+    require_instance(system, "system", System)
+    require_instance(network, "network", Network)
+    require_instance(in_process, "in_process", Network)
     system.check_entry(entry)
     touched = [system.unit_availability[unit] for unit in sorted(units_touched(system, entry))]
     plan = _plan(system, network, in_process)
@@ -102,6 +103,11 @@ def _run(plan: _Plan, name: str, rng: random.Random) -> tuple[bool, float]:
     return ok, elapsed
 
 
+#: Longest chain ``chain`` builds: a request path of 100 000 services is already far beyond any real one.
+MAX_SERVICES = 100_000
+#: Most requests one ``simulate`` call runs: 10 million already takes minutes in pure Python.
+MAX_REQUESTS = 10_000_000
+
 SHOP_COMPONENTS = ("gateway", "orders", "customers", "catalog", "inventory", "payments", "shipping",
                    "notifications")
 
@@ -130,8 +136,7 @@ def shop(*, notifications_async: bool = False, parallel_checks: bool = False,
 
 def chain(n: int, *, availability: float = 0.999, work: Latency | None = None) -> System:
     """``n`` services where s0 calls s1 calls ... s{n-1}: the simplest serial request path."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    n = require_int(n, "n", minimum=1, maximum=MAX_SERVICES)
     body = work if work is not None else Latency.lognormal(1.0, 5.0)
     components = [Component(f"s{i}", body, availability) for i in range(n)]
     return System(components, [Call(f"s{i}", f"s{i + 1}") for i in range(n - 1)])
@@ -143,8 +148,7 @@ def fanout_slow_probability(n: int, quantile: float = 0.99) -> float:
     Each call is slower than its own p99 with probability 0.01; the request waits for the slowest,
     so it is slow with probability 1 - 0.99**n: at n = 100, about 63% of requests.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    n = require_int(n, "n", minimum=1)
     if isinstance(quantile, bool) or not isinstance(quantile, (int, float)) or not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
     return 1.0 - quantile ** n

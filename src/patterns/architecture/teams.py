@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from patterns._validate import require_instance, require_int, require_mapping
 from patterns.architecture.topology import System
 
 __all__ = ["communication_paths", "OwnershipReport", "ownership_report"]
@@ -19,8 +20,7 @@ __all__ = ["communication_paths", "OwnershipReport", "ownership_report"]
 
 def communication_paths(people: int) -> int:
     """Brooks: n people have n(n-1)/2 pairwise communication paths."""
-    if isinstance(people, bool) or not isinstance(people, int) or people < 0:
-        raise ValueError(f"people must be an integer >= 0, got {people!r}")
+    people = require_int(people, "people", minimum=0)
     return people * (people - 1) // 2
 
 
@@ -46,6 +46,8 @@ def ownership_report(system: System, owners: Mapping[str, str]) -> OwnershipRepo
     ``owners`` maps every component to a team. A deployment unit with two owning teams has two
     release calendars in one artefact: a source of the coordination microservices were meant to remove.
     """
+    require_instance(system, "system", System)
+    owners = require_mapping(owners, "owners")
     missing = set(system.components) - set(owners)
     unknown = set(owners) - set(system.components)
     if missing or unknown:

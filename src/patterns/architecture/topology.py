@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from patterns._validate import require_instance
 from patterns.architecture.latency import ZERO, Latency
 
 __all__ = ["Component", "Call", "Network", "System", "IN_PROCESS", "DATACENTER", "exact_availability", "exact_latency",
@@ -104,6 +105,8 @@ class System:
     def __init__(self, components: Iterable[Component], calls: Iterable[Call] = (),
                  units: Mapping[str, str] | None = None,
                  unit_availability: Mapping[str, float] | None = None) -> None:
+        require_instance(components, "components", Iterable, what="an iterable of Component")
+        require_instance(calls, "calls", Iterable, what="an iterable of Call")
         self.components: dict[str, Component] = {}
         for component in components:
             if not isinstance(component, Component):
@@ -184,6 +187,7 @@ def request_tree(system: System, entry: str) -> list[tuple[str, Call | None]]:
 
     A component reached twice runs twice (two calls), so it appears twice.
     """
+    require_instance(system, "system", System)
     system.check_entry(entry)
     out: list[tuple[str, Call | None]] = []
 
@@ -208,6 +212,7 @@ def network_hops(system: System, entry: str) -> int:
 
 def exact_availability(system: System, entry: str, network: Network = DATACENTER) -> float:
     """P(a request to ``entry`` succeeds): the product rule over units touched and network hops."""
+    require_instance(network, "network", Network)
     result = 1.0
     for unit in units_touched(system, entry):
         result *= system.unit_availability[unit]
@@ -220,6 +225,9 @@ def exact_latency(system: System, entry: str, network: Network = DATACENTER,
 
     Remote calls add ``network.cost()``, in-process calls ``in_process.cost()`` (zero by default).
     """
+    require_instance(system, "system", System)
+    require_instance(network, "network", Network)
+    require_instance(in_process, "in_process", Network)
     system.check_entry(entry)
     remote_cost, local_cost = network.cost(), in_process.cost()
     memo: dict[str, Latency] = {}

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from patterns._validate import require_int, require_sequence
+from patterns._validate import require_instance, require_int, require_sequence
 
 __all__ = [
     "MAX_BINS",
@@ -86,6 +86,7 @@ def max_load(n: int, d: int = 1, seed: int = 0, *, balls: int | None = None) -> 
 
 def max_loads(n: int, d: int, seeds: range | list[int], *, balls: int | None = None) -> list[int]:
     """``max_load`` for each seed: one independent run per seed."""
+    seeds = require_instance(seeds, "seeds", (range, list, tuple))
     return [max_load(n, d, s, balls=balls) for s in require_sequence(list(seeds), "seeds", max_length=10_000)]
 
 

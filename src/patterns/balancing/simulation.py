@@ -64,7 +64,7 @@ class SimClock:
     """A ``Clock`` reading SimPy's simulated time (``sleep`` is not possible inside a simulation)."""
 
     def __init__(self, env: simpy.Environment) -> None:
-        self._env = env
+        self._env = require_instance(env, "env", simpy.Environment)
 
     def now(self) -> float:
         return float(self._env.now)

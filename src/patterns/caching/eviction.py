@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Iterable
 
-from patterns._validate import require_int, require_number, require_one_of, require_optional_seconds
+from patterns._validate import (
+    require_instance,
+    require_int,
+    require_number,
+    require_one_of,
+    require_optional_seconds,
+)
 
 __all__ = ["SimulatedCache", "simulate_hit_ratio"]
 
@@ -126,6 +132,7 @@ def simulate_hit_ratio(
 ) -> float:
     """Replay ``keys`` one every ``interval`` seconds through a ``SimulatedCache``; the hit ratio."""
     require_number(interval, "interval", minimum=0.0, maximum=3600.0)
+    require_instance(keys, "keys", Iterable, what="an iterable of keys")
     cache = SimulatedCache(capacity, policy, ttl)
     for i, key in enumerate(keys):
         cache.access(key, i * interval)

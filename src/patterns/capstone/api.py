@@ -22,6 +22,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 
+from patterns._validate import require_instance
 from patterns.clock import Clock
 from patterns.messaging import Event, Outbox, new_event_id
 from patterns.ratelimit import RateLimiter
@@ -92,8 +93,8 @@ class NotificationAPI:
         if not isinstance(db, sqlite3.Connection):
             raise TypeError(f"db must be a sqlite3.Connection, got {type(db).__name__}")
         self.db = db
-        self.clock = clock
-        self.rng = rng
+        self.clock = require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
+        self.rng = require_instance(rng, "rng", random.Random)
         self.limiter = limiter
         self.idempotency = bool(idempotency)
         self.outbox = Outbox(db, clock=clock, rng=rng)

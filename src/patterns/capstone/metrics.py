@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from patterns._validate import require_instance, require_mapping
 from patterns.stats import percentile
 
 __all__ = ["percentile", "Audit", "audit", "SimulationResult", "comparison_table"]
@@ -51,6 +52,9 @@ def audit(
     """
     counts = {"delivered_once": 0, "dead_lettered": 0, "doubled": 0, "lost": 0, "contradictory": 0}
     examples: list[str] = []
+    require_instance(targets, "targets", Iterable, what="an iterable of (request_id, channel) pairs")
+    received = require_mapping(received, "received")
+    dead = require_mapping(dead, "dead")
     unique = sorted(set(targets))
     for target in unique:
         got, reason = received.get(target, 0), dead.get(target)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 
+from patterns._validate import require_instance, require_seconds
 from patterns.clock import Clock
 
 __all__ = ["PreferenceStore", "PreferenceCache"]
@@ -47,9 +48,9 @@ class PreferenceCache:
     def __init__(self, store: PreferenceStore, *, clock: Clock, ttl: float = 60.0) -> None:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not ttl >= 0:
             raise ValueError(f"ttl must be a number of seconds >= 0, got {ttl!r}")
-        self.store = store
-        self.clock = clock
-        self.ttl = float(ttl)
+        self.store = require_instance(store, "store", PreferenceStore)
+        self.clock = require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
+        self.ttl = require_seconds(ttl, "ttl", positive=False)  # 0 = never cache
         self._entries: dict[str, tuple[frozenset[str], float]] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0

@@ -16,6 +16,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
+from patterns._validate import require_instance
 from patterns.clock import Clock
 from patterns.errors import PatternError
 from patterns.faults import Outage
@@ -95,11 +96,11 @@ class SimulatedProvider:
     def __init__(self, spec: ProviderSpec, *, clock: Clock, rng: random.Random, ledger: Ledger) -> None:
         if not isinstance(rng, random.Random):
             raise TypeError(f"rng must be a random.Random, got {type(rng).__name__}")
-        self.spec = spec
+        self.spec = require_instance(spec, "spec", ProviderSpec)
         self.name = spec.name
-        self.clock = clock
-        self.rng = rng
-        self.ledger = ledger
+        self.clock = require_instance(clock, "clock", Clock, what="a Clock (now() and sleep())")
+        self.rng = require_instance(rng, "rng", random.Random)
+        self.ledger = require_instance(ledger, "ledger", Ledger)
         self.calls = 0
         self.failures = 0
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from patterns._validate import require_instance
 from patterns.capstone.api import TOPIC
 from patterns.capstone.prefs import PreferenceCache
 from patterns.capstone.providers import ProviderError, SimulatedProvider
@@ -74,6 +75,7 @@ class Outcome:
 
 def is_poison(body: str) -> bool:
     """A body the template engine cannot render: an unclosed ``{{`` placeholder."""
+    require_instance(body, "body", str)
     return body.count("{{") != body.count("}}")
 
 

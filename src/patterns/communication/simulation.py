@@ -296,7 +296,7 @@ class QueueStats:
 
 def _segments(arrivals: float | Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
     if isinstance(arrivals, (int, float)) and not isinstance(arrivals, bool):
-        return [(0.0, _rate(arrivals, "arrival_rate"))]
+        return [(0.0, _rate(arrivals, "arrivals"))]
     if not isinstance(arrivals, (list, tuple)) or not arrivals:
         raise TypeError("arrivals must be a rate or a non-empty sequence of (start_time, rate) steps")
     steps = []

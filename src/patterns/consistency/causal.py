@@ -33,6 +33,7 @@ from patterns._validate import (
     require_instance,
     require_int,
     require_seconds,
+    require_sequence,
     require_text,
 )
 from patterns.clock import ManualClock
@@ -200,7 +201,8 @@ def chat_experiment(rule: DeliveryRule = causally_ready, *, conversations: int =
     require_callable(rule, "rule")
     conversations = require_int(conversations, "conversations", minimum=1, maximum=MAX_CONVERSATIONS)
     spacing = require_seconds(spacing, "spacing", maximum=MAX_DELAY)
-    names = list(replicas)
+    names = [require_text(r, "replicas: each name", max_length=200)
+             for r in require_sequence(replicas, "replicas", max_length=3)]
     if len(names) != 3 or len(set(names)) != 3:
         raise ValueError(f"replicas must be three distinct names (asker, answerer, reader), got {names}")
     asker, answerer, _reader = names

@@ -124,6 +124,7 @@ def stale_read_rate(n: int, r: int, w: int, *, seed: int = 0, clients: int = 4,
                     ops_per_client: int = 60, read_repair: bool = True) -> float:
     """Fraction of successful reads that returned a value older than an already completed write."""
     clients = require_int(clients, "clients", minimum=1, maximum=MAX_CLIENTS)
+    ops_per_client = require_int(ops_per_client, "ops_per_client", minimum=1, maximum=MAX_OPS_PER_CLIENT)
     store = build_cluster(n, r, w, seed=seed, read_repair=read_repair)
     run_clients(store, rng=random.Random(seed + 1), clients=[f"c{i}" for i in range(1, clients + 1)],
                 ops_per_client=ops_per_client)
@@ -154,6 +155,8 @@ def latency_vs_consistency(n: int = 3, quorums: Sequence[tuple[int, int]] = ((1,
     of reads that returned a value older than an already completed write."""
     n = require_int(n, "n", minimum=1, maximum=MAX_NODES)
     pairs = [tuple(q) for q in require_sequence(quorums, "quorums", max_length=100)]
+    clients = require_int(clients, "clients", minimum=1, maximum=MAX_CLIENTS)
+    ops_per_client = require_int(ops_per_client, "ops_per_client", minimum=1, maximum=MAX_OPS_PER_CLIENT)
     rows = []
     for pair in pairs:
         if len(pair) != 2:

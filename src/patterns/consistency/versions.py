@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from patterns._validate import require_instance
+
 __all__ = ["Version", "POLICIES", "descends", "merge_clocks", "resolve"]
 
 POLICIES = ("lww", "siblings")
@@ -68,6 +70,7 @@ def resolve(versions: Iterable[Version], policy: str) -> tuple[tuple[Version, ..
     """
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    require_instance(versions, "versions", Iterable, what="an iterable of Version")
     unique = {v.dot: v for v in versions}
     frontier = [
         v for v in unique.values()

@@ -176,6 +176,7 @@ def rebuild(
     rebuilding on top of old rows would mix two histories.
     """
     require_int(batch_size, "batch_size", minimum=1, maximum=1_000_000)
+    require_instance(events, "events", Iterable, what="an iterable of events")
     projector = Projector(store, projections, name=name, clock=clock)
     if projector.position != 0 or any(store.rows(t) for t in projector.tables):
         raise ValueError("store must be empty for a rebuild (use a fresh store or a new prefix)")

@@ -64,6 +64,8 @@ def _as_factor(ratio: float) -> float:
 
 def format_value(value: float, unit: str) -> str:
     """A value with its unit, readable: bytes get SI prefixes, seconds a time unit, counts k/M/G."""
+    unit = require_text(unit, "unit", min_length=0, max_length=50)
+    value = require_number(value, "value", minimum=0.0 if unit in ("B", "B/s", "s") else None)
     if unit == "B":
         return format_bytes(value)
     if unit == "B/s":

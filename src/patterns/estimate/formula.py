@@ -47,7 +47,7 @@ class Formula:
     """A compiled arithmetic expression; ``names`` are the variables it reads."""
 
     def __init__(self, text: str) -> None:
-        text = require_text(text, "formula", max_length=MAX_LENGTH).strip()
+        text = require_text(text, "formula text", max_length=MAX_LENGTH).strip()
         if not text:
             raise ValueError("formula must be a non-empty string, got only spaces")
         try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 
-from patterns._validate import require_int, require_number, require_one_of
+from patterns._validate import require_int, require_number, require_one_of, require_text
 
 __all__ = [
     "SECONDS_PER_DAY",
@@ -73,6 +73,7 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s
 
 
 def _split(name: str, text: object) -> tuple[float, str]:
+    name = require_text(name, "name", max_length=200)
     if not isinstance(text, str):
         raise TypeError(f"{name} must be a string such as '1.5 GB', got {type(text).__name__}")
     if len(text) > 1_000:
@@ -218,4 +219,5 @@ def format_count(value: float, *, digits: int = 3) -> str:
 def format_rate(rate: float, unit: str = "req", *, digits: int = 3) -> str:
     """A per-second rate written with the multiplier that reads best: ``12_000`` -> ``'12k req/s'``."""
     rate = require_number(rate, "rate", minimum=0.0)
+    unit = require_text(unit, "unit", min_length=0, max_length=50)
     return f"{format_count(rate, digits=digits)} {unit}/s"

@@ -19,24 +19,30 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from patterns._validate import require_int, require_sequence
+from patterns._validate import require_instance, require_int, require_sequence
 
 __all__ = ["out_of_order", "appends", "time_inversion", "leaves_touched"]
 
 
+def _items(value: object, name: str, *, min_length: int, max_length: int) -> list[Any]:
+    """``value`` (any iterable, e.g. a numpy array) as a list of ``min_length``..``max_length`` items."""
+    items = list(require_instance(value, name, Iterable, what="an iterable"))
+    return require_sequence(items, name, min_length=min_length, max_length=max_length)
+
+
 def out_of_order(ids: Sequence[Any]) -> float:
     """The fraction of consecutive pairs (in generation order) where the later id is smaller."""
-    ids = require_sequence(list(ids), "ids", min_length=2, max_length=10_000_000)
+    ids = _items(ids, "ids", min_length=2, max_length=10_000_000)
     later_smaller: int = sum(b < a for a, b in zip(ids, ids[1:], strict=False))
     return later_smaller / (len(ids) - 1)
 
 
 def appends(ids: Sequence[Any]) -> float:
     """The fraction of ids (after the first) larger than every id generated before them."""
-    ids = require_sequence(list(ids), "ids", min_length=2, max_length=10_000_000)
+    ids = _items(ids, "ids", min_length=2, max_length=10_000_000)
     best, count = ids[0], 0
     for value in ids[1:]:
         if value > best:
@@ -46,8 +52,8 @@ def appends(ids: Sequence[Any]) -> float:
 
 def time_inversion(ids: Sequence[Any], times: Sequence[float]) -> float:
     """The largest amount by which an id sorted *after* another was created *before* it (0 if none)."""
-    ids = require_sequence(list(ids), "ids", min_length=1, max_length=10_000_000)
-    times = require_sequence(list(times), "times", min_length=len(ids), max_length=len(ids))
+    ids = _items(ids, "ids", min_length=1, max_length=10_000_000)
+    times = _items(times, "times", min_length=len(ids), max_length=len(ids))
     order = sorted(range(len(ids)), key=ids.__getitem__)
     latest, worst = float("-inf"), 0.0
     for i in order:
@@ -63,7 +69,7 @@ def leaves_touched(ids: Sequence[Any], *, leaf_size: int = 100, window: int = 1_
 
     Only whole windows after the first are counted (the first fills an empty index).
     """
-    ids = require_sequence(list(ids), "ids", min_length=2, max_length=2_000_000)
+    ids = _items(ids, "ids", min_length=2, max_length=2_000_000)
     leaf_size = require_int(leaf_size, "leaf_size", minimum=1, maximum=100_000)
     window = require_int(window, "window", minimum=1, maximum=len(ids) // 2)
     index: list[Any] = []

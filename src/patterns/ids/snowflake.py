@@ -57,6 +57,9 @@ MAX_WORKER = (1 << WORKER_BITS) - 1
 MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
 MAX_TIMESTAMP = (1 << TIMESTAMP_BITS) - 1
 
+#: Latest custom epoch accepted (Unix ms, the year 2096).
+MAX_EPOCH_MS = 4_000_000_000_000
+
 
 class ClockMovedBackwards(PatternError):
     """The clock reads earlier than the last id's timestamp; issuing now could repeat an id."""
@@ -82,6 +85,7 @@ class SnowflakeParts:
 def parse_snowflake(snowflake_id: int, epoch_ms: int = TWITTER_EPOCH_MS) -> SnowflakeParts:
     """Split an id into its fields (``timestamp_ms`` is Unix time: the epoch is added back)."""
     value = require_int(snowflake_id, "snowflake_id", minimum=0, maximum=(1 << 63) - 1)
+    epoch_ms = require_int(epoch_ms, "epoch_ms", minimum=0, maximum=MAX_EPOCH_MS)
     return SnowflakeParts(
         timestamp_ms=(value >> (WORKER_BITS + SEQUENCE_BITS)) + epoch_ms,
         worker=(value >> SEQUENCE_BITS) & MAX_WORKER,
@@ -104,7 +108,7 @@ class Snowflake:
     ) -> None:
         self.worker = require_int(worker, "worker", minimum=0, maximum=MAX_WORKER)
         self.clock: Clock = clock if clock is not None else WallClock()
-        self.epoch_ms = require_int(epoch_ms, "epoch_ms", minimum=0, maximum=4_000_000_000_000)
+        self.epoch_ms = require_int(epoch_ms, "epoch_ms", minimum=0, maximum=MAX_EPOCH_MS)
         self.on_backwards = require_one_of(on_backwards, "on_backwards", ("raise", "wait", "logical"))
         self.max_wait = require_seconds(max_wait, "max_wait", positive=False, maximum=3_600.0)
         self.on_exhausted = require_one_of(on_exhausted, "on_exhausted", ("wait", "raise"))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from patterns import compat
-from patterns._validate import require_callable, require_int, require_seconds
+from patterns._validate import require_callable, require_instance, require_int, require_seconds
 from patterns.messaging.protocol import Broker, Consumer, Record, UnknownTopicError
 from patterns.messaging.validation import require_group, require_max_records, require_topic
 
@@ -209,6 +209,7 @@ def replay_dead_letters(
     A replayed record goes to the END of its topic: consumers see it after events of the same key
     that were published meanwhile. Replay is safe only where that reordering is (see chapter 02).
     """
+    require_instance(broker, "broker", Broker, what="a Broker")
     require_topic(dead_letter_topic, "dead_letter_topic")
     require_group(group)
     if to_topic is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, runtime_checkable
 
+from patterns._validate import require_instance, require_int
 from patterns.messaging.protocol import Event
 
 __all__ = ["Serde", "JsonSerde", "BytesSerde", "murmur2", "partition_for", "record_size"]
@@ -71,6 +72,7 @@ class BytesSerde:
 
 def murmur2(data: bytes) -> int:
     """32-bit murmur2 with Kafka's seed, as the Kafka clients compute it (may be negative)."""
+    require_instance(data, "data", (bytes, bytearray))
     length = len(data)
     seed = 0x9747B28C
     m = 0x5BD1E995
@@ -100,8 +102,8 @@ def murmur2(data: bytes) -> int:
 
 def partition_for(key: str, partitions: int) -> int:
     """The partition of ``key`` among ``partitions``: stable across runs, machines and clients."""
-    if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
-        raise ValueError(f"partitions must be an integer >= 1, got {partitions!r}")
+    key = require_instance(key, "key", str)
+    partitions = require_int(partitions, "partitions", minimum=1)
     return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
 
 

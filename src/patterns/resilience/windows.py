@@ -87,7 +87,7 @@ class CountWindow:
     _next: int
 
     def __init__(self, size: int) -> None:
-        self.size = size
+        self.size = require_int(size, "size", minimum=1, maximum=MAX_WINDOW_CALLS)
         self._ring: list[int] = [0] * size  # bit 1: failed, bit 2: slow
         self.clear()
 
@@ -137,7 +137,7 @@ class TimeWindow:
     slow: int
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+        self.seconds = require_seconds(seconds, "seconds")
         self._times: deque[float] = deque()
         self._bad: deque[tuple[float, bool, bool]] = deque()
         self.clear()

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
-from patterns._validate import require_instance, require_one_of, require_text
+from patterns._validate import require_instance, require_one_of, require_sequence, require_text
 from patterns.clock import Clock, SystemClock
 from patterns.storage import connection_of, transaction
 
@@ -265,6 +265,8 @@ def compensations_due(step_names: Sequence[str], events: Iterable[tuple[str | No
     then refused (as a duplicate, say). Order: reverse of the steps' order in the saga, so later
     effects are undone first.
     """
+    step_names = require_sequence(step_names, "step_names", min_length=0, max_length=1_000)
+    require_instance(events, "events", Iterable, what="an iterable of (step, kind) pairs")
     started: Counter[str] = Counter()
     refused: Counter[str] = Counter()
     compensated: set[str] = set()

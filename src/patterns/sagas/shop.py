@@ -152,6 +152,7 @@ def _no_op(ctx: Any) -> None:
 def effects_of(shop: Shop, order_id: str) -> dict[str, float]:
     """Every counted effect of one order across the three services, in one flat dict."""
     require_instance(shop, "shop", Shop)
+    require_text(order_id, "order_id", max_length=200, forbidden="/")
     pay, inv, ship = (s.effects(order_id) for s in (shop.payments, shop.inventory, shop.shipping))
     return {
         "charges": pay["charges"],

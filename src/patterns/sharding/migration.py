@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from patterns._validate import require_mapping
 from patterns.sharding.base import Router
 from patterns.storage import sqlite_errors, transaction
 
@@ -65,6 +66,7 @@ def router_from_spec(spec: dict[str, Any]) -> Router:
     from patterns.sharding.ring import ConsistentHashRing
     from patterns.sharding.routers import JumpRouter, ModuloRouter, RangeRouter
 
+    require_mapping(spec, "spec")
     kind = spec.get("router")
     if kind == "ring":
         return ConsistentHashRing(spec["nodes"], vnodes=spec["vnodes"])

@@ -160,6 +160,7 @@ def migration_experiment(
     cluster = _require_cluster(cluster)
     writes_per_step = require_int(writes_per_step, "writes_per_step", maximum=10_000)
     after = require_int(after, "after", maximum=MAX_KEYS)
+    seed = require_int(seed, "seed", minimum=None, maximum=None)
     keyspace = KeySpace.of(require_text(component, "component", max_length=200))
     client = SlotClient(cluster)
     writer = OrderWriter(client, carts, random.Random(seed), keyspace)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from patterns._validate import require_int
+from patterns._validate import require_instance, require_int
 from patterns.sharding.base import require_nodes
 from patterns.sharding.hashing import Key
 
@@ -50,6 +50,7 @@ def crc16(data: bytes) -> int:
 
     The check value of the specification: ``crc16(b"123456789") == 0x31C3``.
     """
+    require_instance(data, "data", (bytes, bytearray))
     crc = 0
     table = _TABLE
     for byte in data:

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from patterns._validate import require_instance, require_int
+
 __all__ = ["Item", "REDIS_SEED", "item_bytes", "murmur64", "murmur64_many", "MASK64"]
 
 Item = str | bytes | int
@@ -39,6 +41,8 @@ def item_bytes(item: Item) -> bytes:
 
 def murmur64(data: bytes, seed: int = REDIS_SEED) -> int:
     """MurmurHash64A of ``data`` (one item, pure Python; see ``murmur64_many`` for lists)."""
+    require_instance(data, "data", (bytes, bytearray))
+    require_int(seed, "seed", minimum=0, maximum=MASK64)
     length = len(data)
     h = (seed ^ (length * _M)) & MASK64
     tail_start = length - (length & 7)
@@ -89,6 +93,8 @@ def _murmur_block(rows: np.ndarray, seed: int) -> np.ndarray:
 
 def murmur64_many(items: Iterable[Item] | Sequence[bytes], seed: int = REDIS_SEED) -> np.ndarray:
     """MurmurHash64A of every item, as a ``uint64`` array in the items' order."""
+    require_instance(items, "items", Iterable, what="an iterable of items")
+    require_int(seed, "seed", minimum=0, maximum=MASK64)
     encoded = [item_bytes(x) for x in items]
     out = np.empty(len(encoded), dtype=np.uint64)
     if not encoded:

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from patterns._validate import require_int, require_number, require_sequence
+from patterns._validate import require_instance, require_int, require_number, require_sequence
 from patterns.slo.budget import SLO
 from patterns.slo.traffic import Incident, Traffic
 
@@ -44,6 +44,7 @@ __all__ = [
 
 def window_ratio(traffic: Traffic, minutes: int) -> np.ndarray:
     """The error ratio over the last ``minutes`` minutes, at every minute (shorter at the start)."""
+    require_instance(traffic, "traffic", Traffic)
     minutes = require_int(minutes, "minutes", minimum=1, maximum=10**7)
     bad = np.concatenate(([0], np.cumsum(traffic.bad)))
     total = np.concatenate(([0], np.cumsum(traffic.total)))
@@ -167,6 +168,8 @@ class Detection:
 
 def detect(rule: Rule, traffic: Traffic, slo: SLO, incident: Incident) -> Detection:
     """When ``rule`` first fired during ``incident`` (or until the next day after it)."""
+    _require_inputs(rule, traffic, slo)
+    require_instance(incident, "incident", Incident)
     on = rule.firing(traffic, slo)
     horizon = min(traffic.minutes, incident.end + 1440)
     hits = np.flatnonzero(on[incident.start:horizon])
@@ -182,7 +185,17 @@ def detect(rule: Rule, traffic: Traffic, slo: SLO, incident: Incident) -> Detect
 def spent(traffic: Traffic, slo: SLO, incident: Incident) -> float:
     """The fraction of the period's error budget ``incident``'s minutes spent (every bad request in
     them, background included), for a period with ``traffic``'s mean request rate."""
+    require_instance(traffic, "traffic", Traffic)
+    require_instance(slo, "slo", SLO)
+    require_instance(incident, "incident", Incident)
     return _spent(traffic, slo, incident.start, incident.end)
+
+
+def _require_inputs(rule: object, traffic: object, slo: object) -> None:
+    if not callable(getattr(rule, "firing", None)):
+        raise TypeError(f"rule must be a Rule (with firing(traffic, slo)), got {type(rule).__name__}")
+    require_instance(traffic, "traffic", Traffic)
+    require_instance(slo, "slo", SLO)
 
 
 def _spent(traffic: Traffic, slo: SLO, start: int, end: int) -> float:
@@ -209,6 +222,7 @@ def score(rule: Rule, traffic: Traffic, slo: SLO, *, significant: float = 0.02, 
     """
     significant = require_number(significant, "significant", minimum=0.0, maximum=1.0)
     grace = require_int(grace, "grace", minimum=0, maximum=10**6)
+    _require_inputs(rule, traffic, slo)
     runs = episodes(rule.firing(traffic, slo))
     real = [i for i in traffic.incidents if _spent(traffic, slo, i.start, i.end) >= significant]
     matched: set[str] = set()

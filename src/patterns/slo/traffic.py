@@ -17,6 +17,7 @@ from patterns._validate import (
     require_int,
     require_number,
     require_probability,
+    require_sequence,
     require_text,
 )
 
@@ -77,6 +78,7 @@ def month(
     blips = require_int(blips, "blips", minimum=0, maximum=10_000)
     blip_minutes = require_int(blip_minutes, "blip_minutes", minimum=1, maximum=1440)
     blip_ratio = require_probability(blip_ratio, "blip_ratio")
+    incidents = tuple(require_sequence(incidents, "incidents", min_length=0, max_length=10_000))
     rng = require_instance(rng, "rng", random.Random) if rng is not None else random.Random(0)
     n = int(round(days * 1440))
     ratio = np.full(n, background)
