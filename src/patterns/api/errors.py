@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from patterns._validate import require_int, require_text
+from patterns._validate import require_callable, require_instance, require_int, require_text
 from patterns.api.http import Handler, Request, Response
 from patterns.errors import (
     BackendUnavailable,
@@ -184,6 +184,7 @@ def _retry_after(seconds: float) -> str:
 
 def problem_for(exc: BaseException, instance: str | None = None) -> Problem:
     """The problem details for an exception: typed failures get their status, the rest a bare 500."""
+    require_instance(exc, "exc", BaseException)
     if isinstance(exc, ApiError):
         headers = {"Allow": ", ".join(exc.allowed)} if isinstance(exc, MethodNotAllowed) else {}
         return Problem(exc.status, exc.title, exc.detail, exc.type, instance, dict(exc.extensions), headers)
@@ -206,6 +207,9 @@ def problem_for(exc: BaseException, instance: str | None = None) -> Problem:
 
 def with_problems(handler: Handler, on_error: Callable[[BaseException], None] | None = None) -> Handler:
     """Wrap ``handler`` so every exception becomes a problem-details response (and is reported)."""
+    require_callable(handler, "handler")
+    if on_error is not None:
+        require_callable(on_error, "on_error")
 
     def wrapped(request: Request) -> Response:
         try:

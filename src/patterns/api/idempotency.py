@@ -91,6 +91,7 @@ def require_key(key: object) -> str:
 
 def fingerprint(request: Request) -> str:
     """SHA-256 of method, path and canonical JSON body: equal requests hash equal whatever their key order."""
+    require_instance(request, "request", Request)
     body = json.dumps(request.body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.method}\n{request.path}\n{body}".encode()).hexdigest()
 
@@ -499,6 +500,7 @@ def idempotent(handler: Handler, keys: IdempotencyKeys, *, required: bool = True
     require_instance(keys, "keys", IdempotencyKeys)
     require_callable(handler, "handler")
     require_callable(principal, "principal")
+    require_instance(methods, "methods", (frozenset, set), what="a set of HTTP methods")
 
     def wrapped(request: Request) -> Response:
         if request.method not in methods:

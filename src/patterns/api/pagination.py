@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from patterns._validate import require_int, require_number
+from patterns._validate import require_callable, require_instance, require_int, require_number
 from patterns.api.cursor import CursorCodec
 from patterns.api.errors import InvalidCursor
 from patterns.storage import require_sql_name
@@ -190,6 +190,11 @@ def walk_pages(paginator: OffsetPaginator | KeysetPaginator, limit: int,
                between: Callable[[int], None] | None = None, max_pages: int = 10_000) -> list[list[Any]]:
     """Fetch every page, calling ``between(page_number)`` after each (to insert/delete rows as other
     clients would). Returns the ids of each page."""
+    require_instance(paginator, "paginator", (OffsetPaginator, KeysetPaginator))
+    require_int(limit, "limit", minimum=1)
+    max_pages = require_int(max_pages, "max_pages", minimum=1)
+    if between is not None:
+        require_callable(between, "between")
     seen: list[list[Any]] = []
     for number, page in enumerate(paginator.pages(limit)):
         seen.append(page.ids)

@@ -17,6 +17,7 @@ including inside functions) that resolves into another declared module is checke
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,7 @@ def find_imports(package_dir: str | Path) -> list[Import]:
     ``from a import b`` yields ``a.b`` (b may be a submodule); names are resolved relative to the
     package, whose name is the directory's name.
     """
-    root = Path(package_dir)
+    root = Path(require_instance(package_dir, "package_dir", (str, os.PathLike), what="a directory path"))
     if not root.is_dir():
         raise ValueError(f"package_dir must be an existing directory, got {str(package_dir)!r}")
     package = root.name
@@ -178,7 +179,7 @@ def check_boundaries(package_dir: str | Path, modules: Mapping[str, Iterable[str
     ``public``: ``{module: submodules others may import}`` (``"api"`` allows ``pkg.module.api``).
     """
     allowed, exposed = _check_spec(modules, public)
-    package = Path(package_dir).name
+    package = Path(require_instance(package_dir, "package_dir", (str, os.PathLike), what="a directory path")).name
     imports = find_imports(package_dir)
     violations: list[Violation] = []
     for imp in imports:

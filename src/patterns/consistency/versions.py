@@ -55,6 +55,7 @@ def descends(a: Clock | Mapping[str, int], b: Clock | Mapping[str, int]) -> bool
 
 def merge_clocks(clocks: Iterable[Clock]) -> Clock:
     """The least clock that descends from every clock given (entry-wise maximum)."""
+    require_instance(clocks, "clocks", Iterable, what="an iterable of clocks")
     merged: dict[str, int] = {}
     for clock in clocks:
         for node, count in clock:

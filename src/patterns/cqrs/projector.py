@@ -192,4 +192,5 @@ def rebuild(
 
 def events_from_broker(broker: Broker, topic: str) -> list[Event]:
     """Every retained event on ``topic`` (partition, offset order), for a replay."""
+    require_instance(broker, "broker", Broker, what="a Broker")
     return [Event.from_dict(r.value) for r in broker.read(topic)]
