@@ -39,6 +39,7 @@ __all__ = [
     "validate_namespace",
     "glob_escape",
     "KeySpace",
+    "clear_namespace",
     "kafka_name",
     "tag_safe",
 ]
@@ -176,13 +177,34 @@ class KeySpace:
         Works on a single server and on a ``redis.cluster.RedisCluster`` (whose ``scan_iter`` visits
         every primary and whose ``delete`` splits keys by slot). Never ``KEYS``/``FLUSHDB``.
         """
-        deleted = 0
-        pending: list[Any] = []
-        for key in client.scan_iter(match=self.pattern(), count=batch):
-            pending.append(key)
-            if len(pending) >= batch:
-                deleted += int(client.delete(*pending))
-                pending.clear()
-        if pending:
+        return _delete_matching(client, self.pattern(), batch)
+
+
+def clear_namespace(client: Any, ns: str | None = None, *, batch: int = 500) -> int:
+    """Delete every key of namespace ``ns`` (default: this process's), whatever component made it.
+
+    A learner's "start over" on a shared server: ``KeySpace.clear`` empties one component, this
+    empties everything the package stored for one learner, and nothing of anyone else's
+    (``<ns>:*`` with the namespace's glob characters escaped). Returns how many keys it deleted.
+    """
+    space = validate_namespace(ns) if ns is not None else namespace()
+    return _delete_matching(client, glob_escape(space) + ":*", batch)
+
+
+def _delete_matching(client: Any, pattern: str, batch: int) -> int:
+    """``SCAN MATCH pattern`` + ``DEL`` in batches: never ``KEYS``/``FLUSHDB``. On a
+    ``redis.cluster.RedisCluster`` ``scan_iter`` visits every primary and ``delete`` splits by slot."""
+    if isinstance(batch, bool) or not isinstance(batch, int):
+        raise TypeError(f"batch must be an integer, got {type(batch).__name__}")
+    if not 1 <= batch <= 100_000:
+        raise ValueError(f"batch must be an integer in [1, 100000], got {batch}")
+    deleted = 0
+    pending: list[Any] = []
+    for key in client.scan_iter(match=pattern, count=batch):
+        pending.append(key)
+        if len(pending) >= batch:
             deleted += int(client.delete(*pending))
-        return deleted
+            pending.clear()
+    if pending:
+        deleted += int(client.delete(*pending))
+    return deleted

@@ -18,13 +18,13 @@ from patterns.cqrs import (
     WriteModel,
 )
 from patterns.infra import redis_client
-from patterns.keys import KeySpace, namespace
+from patterns.keys import clear_namespace, namespace
 from patterns.messaging import InMemoryBroker, broker_from_env
 from patterns.ratelimit import LIMITERS
 
 r = redis_client()
 # start clean in this learner's own namespace (a re-run sees nothing of an earlier run)
-cleared = KeySpace(namespace()).clear(r)
+cleared = clear_namespace(r)
 # %%
 # every rate limiter, default prefix: 10 requests for one key against a limit of 5 per 10 s
 for algorithm in LIMITERS:

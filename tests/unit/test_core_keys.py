@@ -73,3 +73,29 @@ def test_clear_leaves_a_space_whose_prefix_extends_this_one() -> None:
     client.set(longer.key("u"), "1")
     assert short.clear(client) == 1
     assert client.get(longer.key("u")) == b"1"
+
+
+def test_clear_namespace_empties_every_component_of_one_namespace_and_nothing_else() -> None:
+    """A learner's "start over": every component's keys go (KeySpace.clear of one component would
+    leave the rate limiter's and the cache's), a neighbour whose namespace extends this one stays."""
+    from patterns.clock import ManualClock
+    from patterns.ratelimit import FixedWindow
+
+    client = infra.redis_client(url="", fresh=True)
+    limiter = FixedWindow(limit=5, period=10.0, clock=ManualClock(), backend=client, namespace="t1")
+    limiter.allow("user:42")
+    client.set(KeySpace.of("aside", ns="t1").key("item:1"), "x")
+    client.set(KeySpace.of("aside", ns="t10").key("item:1"), "keep")
+    client.set(KeySpace.of("aside", ns="t2").key("item:1"), "keep")
+    assert KeySpace("t1").clear(client) == 0  # one space's clear does not reach the components
+    assert keys.clear_namespace(client, "t1") == 2
+    assert sorted(client.scan_iter(match="t1:*")) == []
+    assert len(list(client.scan_iter(match="t*"))) == 2
+    assert limiter.allow("user:42").remaining == 4  # the limiter starts over
+
+
+@pytest.mark.parametrize(("batch", "error"), [(0, ValueError), (True, TypeError), (2.5, TypeError)])
+def test_clear_namespace_refuses_a_bad_batch(batch: object, error: type[Exception]) -> None:
+    client = infra.redis_client(url="", fresh=True)
+    with pytest.raises(error, match="batch"):
+        keys.clear_namespace(client, "t1", batch=batch)  # type: ignore[arg-type]
