@@ -202,6 +202,8 @@ GOOD_FOR: dict[tuple[str, str], dict[str, Any]] = {
     ("balancing", "asymptotic_max_load"): {"n": 1000},
     ("balancing", "Pool"): {"backends": ("a", "b"), "policy": Fresh(lambda: balancing.RoundRobin())},
     ("balancing", "simulate_fleet"): {"policy": Fresh(lambda: balancing.RoundRobin())},
+    # client=None means "the server PATTERNS_REDIS_URL names": the doors are tested in-process
+    ("api", "RedisIdempotencyStore"): {"client": Fresh(lambda: _fakeredis())},
     ("caching", "SlowStore"): {},
     ("caching", "VersionedKeys"): {"redis": Fresh(lambda: _fakeredis())},
     ("caching", "RedisEntries"): {"redis": Fresh(lambda: _fakeredis()), "keys": "entries"},
