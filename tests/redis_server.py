@@ -7,6 +7,7 @@ temporary directory, and stop it by pid. Import as ``from tests.redis_server imp
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -100,6 +101,14 @@ class RedisServer:
         self.stop()
 
 
+def _this_workers(ports: range) -> range:
+    """``ports`` moved up by 1,000 per pytest-xdist worker (gw0: as given, gw1: +1000, ...): two
+    workers picking free ports at the same moment would otherwise pick the same ones."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    shift = 1000 * int(worker[2:]) if worker[2:].isdigit() else 0
+    return range(ports.start + shift, ports.stop + shift)
+
+
 def _free(port: int) -> bool:
     import socket
 
@@ -123,6 +132,7 @@ class RedisClusterServers:
     def __init__(self, directory: Path, ports: range = range(7200, 7300), *, masters: int = 3,
                  replicas: int = 0, node_timeout_ms: int = 2000) -> None:
         total = masters * (1 + replicas)
+        ports = _this_workers(ports)
         chosen = [p for p in ports if _free(p) and _free(p + 10000)][:total]
         if len(chosen) < total:
             pytest.fail(f"no {total} free ports (and bus ports) in {ports}")

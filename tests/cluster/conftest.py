@@ -26,7 +26,10 @@ _FIGURES: list[str] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Count the tests that use the configured cluster with the contract tests' cluster runs."""
+    """Count the tests that use the configured cluster with the contract tests' cluster runs.
+
+    This folder's tests migrate slots on one shared cluster, so two of them must never run at once:
+    ``make unit`` runs the folder in a pytest of its own, without pytest-xdist."""
     if not infra.redis_cluster_url():
         return
     here = Path(__file__).parent
@@ -46,13 +49,23 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(line)
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Gather the figures from the test reports: under pytest-xdist a test runs in a worker process,
+    and its report (with its ``user_properties``) is what reaches the process that prints."""
+    if report.when == "teardown":
+        _FIGURES.extend(str(value) for name, value in report.user_properties if name == _FIGURE)
+
+
+_FIGURE = "redis-cluster-figure"
+
+
 @pytest.fixture
-def report_figure() -> Callable[[str], None]:
+def report_figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """``report_figure("...")``: a line for the terminal summary (and the captured output)."""
 
     def report(line: str) -> None:
         print(line)
-        _FIGURES.append(line)
+        request.node.user_properties.append((_FIGURE, line))
 
     return report
 
