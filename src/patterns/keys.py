@@ -33,6 +33,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from patterns._validate import require_int
+
 __all__ = [
     "NAMESPACE_ENV",
     "namespace",
@@ -194,10 +196,7 @@ def clear_namespace(client: Any, ns: str | None = None, *, batch: int = 500) -> 
 def _delete_matching(client: Any, pattern: str, batch: int) -> int:
     """``SCAN MATCH pattern`` + ``DEL`` in batches: never ``KEYS``/``FLUSHDB``. On a
     ``redis.cluster.RedisCluster`` ``scan_iter`` visits every primary and ``delete`` splits by slot."""
-    if isinstance(batch, bool) or not isinstance(batch, int):
-        raise TypeError(f"batch must be an integer, got {type(batch).__name__}")
-    if not 1 <= batch <= 100_000:
-        raise ValueError(f"batch must be an integer in [1, 100000], got {batch}")
+    require_int(batch, "batch", minimum=1, maximum=100_000)
     deleted = 0
     pending: list[Any] = []
     for key in client.scan_iter(match=pattern, count=batch):

@@ -23,6 +23,7 @@ from patterns.sharding.cluster import LiveCluster
 from tests.redis_server import RedisClusterServers
 
 _FIGURES: list[str] = []
+_FIGURE = "redis-cluster-figure"  # the user_properties name a figure travels under
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -54,9 +55,6 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     and its report (with its ``user_properties``) is what reaches the process that prints."""
     if report.when == "teardown":
         _FIGURES.extend(str(value) for name, value in report.user_properties if name == _FIGURE)
-
-
-_FIGURE = "redis-cluster-figure"
 
 
 @pytest.fixture
