@@ -105,6 +105,9 @@ start() {
         || { ready=""; break; }
       if redis-cli -p "$port" info replication 2>/dev/null | grep -q '^role:slave'; then
         redis-cli -p "$port" info replication | grep -q '^master_link_status:up' || { ready=""; break; }
+      else
+        # The master's side too: until it lists its replica online, WAIT counts no replica.
+        redis-cli -p "$port" info replication | grep -q '^slave0:.*state=online' || { ready=""; break; }
       fi
     done
     if [[ -n "$ready" ]]; then echo "$dir"; return 0; fi

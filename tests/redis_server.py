@@ -124,7 +124,8 @@ class RedisClusterServers:
     """``masters`` ``redis-server --cluster-enabled yes`` masters, each with ``replicas`` replicas, on
     loopback, joined with ``redis-cli --cluster create``, in ``directory``; stopped by pid. Ports come
     from ``ports`` (each with its cluster bus port, +10000, free too). Ready when every node reports
-    ``cluster_state:ok``, knows every replica, and every replica's link to its master is up.
+    ``cluster_state:ok``, knows every replica, every replica's link to its master is up, and every
+    master lists its replicas ``online``.
 
     ``node_timeout_ms`` is how long a master may be unreachable before its replica takes over.
     """
@@ -171,6 +172,10 @@ class RedisClusterServers:
                 return False
             info = self._cli(node.port, "info", "replication")
             if "role:slave" in info and "master_link_status:up" not in info:
+                return False
+            # The master's side too: a replica whose link is up may not be ``online`` for its master
+            # yet, and until it is, ``WAIT`` counts it as no replica at all.
+            if "role:master" in info and info.count("state=online") < self.replicas:
                 return False
         return True
 

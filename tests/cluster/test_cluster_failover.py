@@ -56,8 +56,25 @@ def roles(port: int) -> tuple[int, int]:
     return master_port, replica_port
 
 
+def replica_acknowledges(master_port: int) -> None:
+    """Wait until a write to the master is acknowledged by a replica (``WAIT 1``): a run that starts
+    earlier would count the replica's first handshake as a stall."""
+    client = infra.redis_client(f"redis://127.0.0.1:{master_port}/0", timeout=5.0)
+    deadline = time.monotonic() + 6 * LONG
+    while True:
+        client.set(f"{TAG}:probe", 1)
+        if int(client.execute_command("WAIT", 1, 500)) >= 1:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"no replica acknowledged a write to 127.0.0.1:{master_port}: "
+                        f"{client.info('replication')}")
+    client.delete(f"{TAG}:probe")
+    client.close()
+
+
 def run(servers: RedisClusterServers, label: str, *, stall: bool, wait_ms: int | None) -> FailoverRun:
     master_port, replica_port = roles(servers.nodes[0].port)
+    replica_acknowledges(master_port)
     key = f"{TAG}:log"
     acknowledged: list[int] = []
     unconfirmed = [0]
