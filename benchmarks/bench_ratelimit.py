@@ -19,14 +19,15 @@ the same machine noise. Ratio = theirs / ours: above 1, ours is faster.
    ``hit``) and "full" (their ``hit`` + ``get_window_stats``, the call that gives remaining and
    reset). pyrate-limiter's ``try_acquire`` only returns a bool.
    Timer: CPU time of the calling thread (``time.thread_time``): neither time spent preempted by
-   other processes nor ``limits``' background expiry thread is charged to anyone.
+   other processes nor ``limits``' background expiry thread is charged to anyone. Each run keeps
+   each side's best of three alternating rounds (a busy machine slows even CPU time: shared caches).
 2. The sliding log as the window fills: both logs start with N entries (real clocks, a period long
    enough that nothing expires) and grow by the same number of calls; nobody's clock is advanced.
 3. Redis: each limiter against its ``limits`` counterpart on one private ``redis-server`` (started
    here on a free port unless ``--redis-url`` is given): server time per decision from
    ``INFO commandstats`` (``usec`` of the commands the client sent, divided by decisions: script
    calls made inside a script are included in the script's time, not counted twice) and decisions
-   per second on one connection (wall time). Each run measures each side in three rounds, the
+   per second on one connection (wall time). Each run measures each side in five rounds, the
    other side's rounds in between, and keeps each side's best round on both figures, so that one
    preemption of the client or the server spoils a round, not the run. Ours with the server's
    clock (the default) and with a client clock (``WallClock``). The buckets have no ``limits`` counterpart: they are compared
@@ -102,9 +103,13 @@ class Row:
         return f">= {self.target:g}x: met in {met} of {len(self.ratios)} runs"
 
 
+MEMORY_ROUNDS = 3  # in memory, each side's best of three rounds per run (a burst of load spoils a round)
+
+
 def race(label: str, ours: Factory, theirs: Factory, runs: int, number: int, target: float | None = None) -> Row:
-    """Both contenders built fresh for each run and measured back to back, the order alternating."""
-    t = interleave({"ours": ours, "theirs": theirs}, runs=runs, number=number)
+    """Both contenders built fresh for each run and measured back to back, the order alternating,
+    each side's best of ``MEMORY_ROUNDS`` rounds (the rounds alternate too)."""
+    t = interleave({"ours": ours, "theirs": theirs}, runs=runs, number=number, rounds=MEMORY_ROUNDS)
     us = partial(map, lambda v: v * 1e6)
     return Row(label, list(us(t["ours"].cpu)), list(us(t["theirs"].cpu)), target,
                (list(us(t["ours"].wall)), list(us(t["theirs"].wall))))
@@ -354,7 +359,7 @@ REDIS_PAIRS: list[tuple[type, type, tuple[str, ...], dict[str, float]]] = [
     (LeakyBucket, FixedWindowRateLimiter, ("get", "ttl"), {"allowed": 3.5, "denied": 2.75}),
 ]
 REDIS_RATE = 0.75  # ours' decisions/s on one connection, at least this share of limits' (issue 17: 1)
-REDIS_ROUNDS = 3  # each side's best of three rounds per run (see RedisCall)
+REDIS_ROUNDS = 5  # each side's best of five rounds per run (see RedisCall)
 SCRIPTS = ("evalsha", "eval")
 
 
@@ -437,7 +442,7 @@ def main() -> None:
     parser.add_argument("--no-redis", action="store_true", help="skip the Redis table")
     parser.add_argument("--only", choices=["memory", "fill", "redis"], help="run one table only")
     args = parser.parse_args()
-    runs, number, redis_number = (3, 2_000, 300) if args.quick else (max(5, args.runs), 5_000, 1_000)
+    runs, number, redis_number = (3, 2_000, 300) if args.quick else (max(5, args.runs), 5_000, 600)
     print(f"# patterns.ratelimit benchmark, {date.today().isoformat()}")
     report = Report("ratelimit", "Rate limiting: patterns.ratelimit next to limits and pyrate-limiter",
                     ("limits", "pyrate-limiter", "redis"), runs=runs, calls=number, redis_decisions=redis_number,
@@ -467,7 +472,8 @@ def main() -> None:
         if growth > 1.5:
             missed.append(f"sliding log not flat: x{growth:.2f}")
     if args.only in (None, "redis") and not args.no_redis:
-        print(f"\n## Redis: server time and decisions per second ({redis_number:,} decisions per run)\n")
+        print(f"\n## Redis: server time and decisions per second ({redis_number:,} decisions per round, "
+              f"best of {REDIS_ROUNDS} rounds per run)\n")
         if args.redis_url:
             missed += print_redis(report, redis_rows(args.redis_url, runs, redis_number))
         else:
