@@ -3,6 +3,7 @@
 import ast
 import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -154,6 +155,7 @@ def test_student_edition_runs_to_the_end_and_every_checker_says_not_yet(lab, tmp
     Runs on the embedded engines: nbval already runs the instructor edition on the real servers.
     """
     from nbclient import NotebookClient
+    from traitlets.config import Config
 
     from patterns import infra
 
@@ -161,7 +163,13 @@ def test_student_edition_runs_to_the_end_and_every_checker_says_not_yet(lab, tmp
     monkeypatch.delenv(infra.KAFKA_BOOTSTRAP_ENV, raising=False)
 
     nb = student_edition.student_notebook(lab)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(lab.parent)}}).execute()
+    # The kernel listens on Unix sockets, not TCP ports: a port it picked (free a moment before) can be
+    # taken by another test's connection (xdist workers, real servers) before the kernel binds it.
+    # A cell gets 60 s (each lab runs in well under 20 s): in CI a student edition now and then sat
+    # idle for the whole cell timeout (120 s then) between two cells, and still passed.
+    unix_sockets = {"KernelManager": {"transport": "ipc", "ip": str(tmp_path / "kernel")}} if os.name == "posix" else {}
+    NotebookClient(nb, timeout=60, kernel_name="python3", config=Config(unix_sockets),
+                   resources={"metadata": {"path": str(lab.parent)}}).execute()
     verdicts = checker_outputs(nb)
     assert len(verdicts) == len(solution_cells(nb)) >= 3
     for number, text in enumerate(verdicts, 1):
