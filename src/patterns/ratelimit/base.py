@@ -44,6 +44,7 @@ US_PER_SECOND = 1_000_000
 MAX_SCALED = 2**50  # every integer the algorithms compute stays below 2**53 (exact in Lua doubles)
 KEEP_SLACK_MS = 2_000  # a Redis key outlives its longest useful state by max(that state, 2 s)
 BACKEND_POLICIES = ("raise", "allow", "deny")
+_new_tuple = tuple.__new__  # builds a Decision from its seven fields (see ``RateLimiter.allow``)
 
 
 def cdiv(a: int, b: int) -> int:
@@ -205,9 +206,12 @@ class RateLimiter(ABC):
             if self.on_backend_error == "raise":
                 raise
             return self._without_backend(cost)
-        return Decision(
-            allowed, self._capacity, remaining, retry / per_second, reset / per_second, delay / per_second
-        )
+        # ``tuple.__new__`` builds the NamedTuple directly: ``Decision(...)`` would first run the
+        # Python ``__new__`` that NamedTuple generates, which only passes its arguments on to this
+        # call (about 80 ns, a tenth of a whole in-memory decision). All seven fields, in order.
+        return _new_tuple(Decision, (
+            allowed, self._capacity, remaining, retry / per_second, reset / per_second, delay / per_second, False
+        ))
 
     def _without_backend(self, cost: int) -> Decision:
         """The ``on_backend_error`` policy's answer: nothing is counted, ``fallback`` says so.

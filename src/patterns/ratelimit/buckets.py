@@ -120,15 +120,16 @@ class GCRA(_BucketLimiter):
         P, limit, cap = self._P, self.limit, self._cap
         tat, rem = (now, 0) if state is None or state[0] < now else state
         debt = (tat - now) * limit + rem  # scaled units the bucket is below full
-        if debt + cost * P > cap:
+        need = cost * P  # the request, in scaled units
+        if debt + need > cap:
             remaining = (cap - debt) // P
             if remaining < 0:  # (a lagging clock can see more debt than cap)
                 remaining = 0
-            return (tat, rem), (False, remaining, cdiv(debt + cost * P - cap, limit), cdiv(debt, limit), 0)
+            return (tat, rem), (False, remaining, cdiv(debt + need - cap, limit), cdiv(debt, limit), 0)
         delay = cdiv(debt, limit) if self._reports_delay else 0
-        carry, rem = divmod(rem + cost * P, limit)
-        tat += carry
-        debt += cost * P
+        total = rem + need  # TAT moves on by `need` scaled units: whole ticks, and a new remainder
+        tat, rem = tat + total // limit, total % limit
+        debt += need
         return (tat, rem), (True, (cap - debt) // P, 0, cdiv(debt, limit), delay)
 
 

@@ -168,16 +168,17 @@ if state then
   if a >= now then tat, rem = a, tonumber(r) end
 end
 local debt = (tat - now) * limit + rem
-if debt + cost * P > cap then
+local need = cost * P
+if debt + need > cap then
   local remaining = math.floor((cap - debt) / P)
   if remaining < 0 then remaining = 0 end  -- (a lagging clock can see more debt than cap)
-  return answer(0, remaining, cdiv(debt + cost * P - cap, limit), cdiv(debt, limit), 0)
+  return answer(0, remaining, cdiv(debt + need - cap, limit), cdiv(debt, limit), 0)
 end
 local delay = DELAY
-local total = rem + cost * P
+local total = rem + need
 tat = tat + math.floor(total / limit)
 rem = total % limit
-debt = debt + cost * P
+debt = debt + need
 redis.call('SET', KEYS[1], string.format('%d %d', tat, rem), 'PX', keep_ms)
 return answer(1, math.floor((cap - debt) / P), 0, cdiv(debt, limit), delay)
 """

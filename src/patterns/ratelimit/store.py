@@ -85,13 +85,18 @@ class MemoryStore(Generic[S]):
     def run(self, key: str, now: int | None, cost: int) -> Outcome:
         if now is None:
             raise ValueError("a MemoryStore needs the time from the limiter's clock")
-        with self._lock:
+        # acquire/release rather than ``with self._lock``: the same guarantee, but the with
+        # statement's two extra method calls cost about 50 ns, several percent of a decision
+        self._lock.acquire()
+        try:
             entry = self._states.get(key)
             state, outcome = self._step(None if entry is None else entry[0], now, cost)
             if outcome[0]:  # admitted: keep the new state until it runs out
                 self._states[key] = (state, now + outcome[3])
                 if entry is None and len(self._states) >= self._sweep_at:
                     self._sweep(now)
+        finally:
+            self._lock.release()
         return outcome
 
     def _sweep(self, now: int) -> None:
