@@ -4,6 +4,9 @@ Each learner is a process with its own ``PATTERNS_NAMESPACE`` (and, with ``--acl
 user from ``scripts/workshop_servers.py``, who may touch only ``<namespace>:*`` keys). A process runs the
 lab's code cells in order in an IPython shell (what a kernel does, without the kernel), the first cell
 (imports) before a barrier and the rest after it, so the N processes hit the servers at the same time.
+The learners are forked from one process that has imported what every lab imports (IPython, numpy,
+matplotlib, the package), so a room pays for those imports once, not once per learner; each learner
+then takes its own environment, connections and IPython shell.
 Every printed output (sanitized as nbval sanitizes it, cells tagged ``nbval-ignore-output`` left out) is
 compared with a solo run of the same lab in learner 1's namespace, which learner 1 then runs again in
 the room (so a lab must also survive being run twice in one namespace).
@@ -20,20 +23,22 @@ output) or, with ACL users, as NOPERM.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LABS = ROOT / "labs"
-DEFAULTS = Path(__file__).resolve().parent / "defaults.py"
+HERE = Path(__file__).resolve().parent
+DEFAULTS = HERE / "defaults.py"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 #: What marks a lab as using the shared servers (and so worth running as a room).
 USES_SERVERS = re.compile(r"redis_client|broker_from_env|KafkaBroker|Redis\w*Store|PATTERNS_REDIS_URL")
@@ -87,9 +92,65 @@ def _sanitizer():
 # ---------------------------------------------------------------- one learner (a child process)
 
 
-def run_child(path: Path, out: Path) -> int:
-    """Run ``path``'s cells; after the first, print READY and wait for a line on stdin (the barrier)."""
+#: What the labs import, imported once by the process the learners are forked from.
+PRELOAD = ("IPython.core.interactiveshell", "IPython.utils.capture", "numpy", "matplotlib.pyplot",
+           "ipywidgets", "redis", "fakeredis", "sqlite_utils", "patterns", "patterns.messaging",
+           "patterns.caching", "patterns.cqrs", "patterns.sagas", "patterns.ratelimit", "patterns.api")
+
+
+def run_learners(path: Path, jobs: Path) -> int:
+    """Import ``PRELOAD``, then fork one learner per job in ``jobs`` (JSON: [{env, out, err}]); each
+    runs ``run_child`` with its own environment and stderr file. Returns once every learner ended."""
+    import importlib
+    import multiprocessing
+    import threading
+    import warnings
+
     os.environ.setdefault("MPLBACKEND", "Agg")
+    warnings.simplefilter("ignore")
+    for module in PRELOAD:
+        importlib.import_module(module)
+    learners = json.loads(jobs.read_text())
+    barrier = multiprocessing.get_context("fork").Barrier(len(learners))
+
+    def meet() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):  # a learner crashed early: go on
+            barrier.wait(timeout=600)
+
+    children = []
+    for job in learners:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(_learner(path, job, meet))
+        children.append(pid)
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    return 0 if not any(codes) else 1
+
+
+def _learner(path: Path, job: dict[str, str], meet: Callable[[], object]) -> int:
+    """One forked learner: its own environment and stderr file, nothing shared but the imports.
+    Returns its exit code; ends as a normal exit would (atexit handlers: clients close)."""
+    import atexit
+    import traceback
+
+    try:
+        os.environ.clear()
+        os.environ.update(job["env"])
+        with open(job["err"], "w") as errors:
+            os.dup2(errors.fileno(), 2)
+        return run_child(path, Path(job["out"]), wait=meet)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    finally:
+        atexit._run_exitfuncs()
+        sys.stderr.flush()
+
+
+def run_child(path: Path, out: Path, wait: Callable[[], object]) -> int:
+    """Run ``path``'s cells; after the first, ``wait`` for the others (the barrier)."""
     import warnings
 
     warnings.simplefilter("ignore")  # warnings go to stderr, which is not compared anyway
@@ -101,8 +162,7 @@ def run_child(path: Path, out: Path) -> int:
     results = []
     for index, cell in enumerate(cells_of(path)):
         if index == 1:
-            print("READY", flush=True)
-            sys.stdin.readline()
+            wait()
         with capture_output(stdout=True, stderr=False, display=True) as captured:
             run = shell.run_cell(cell["source"], store_history=True)
         text = captured.stdout + "".join(o.data.get("text/plain", "") + "\n" for o in captured.outputs)
@@ -112,8 +172,7 @@ def run_child(path: Path, out: Path) -> int:
             "error": f"{type(error).__name__}: {sanitize(str(error))}"[:500] if error else "",
         })
     if len(results) <= 1:
-        print("READY", flush=True)
-        sys.stdin.readline()
+        wait()
     out.write_text(json.dumps(results))
     return 0
 
@@ -121,46 +180,34 @@ def run_child(path: Path, out: Path) -> int:
 # ---------------------------------------------------------------- the room (the parent)
 
 
-def _start(path: Path, env: dict[str, str], scratch: Path, name: str) -> tuple[subprocess.Popen, Path]:
-    out = scratch / f"{name}.json"
-    with (scratch / f"{name}.err").open("w") as errors:  # a file: a full pipe would stall the learner
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.room.harness", "--child", str(path), str(out)],
-            cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=errors, text=True,
-        )
-    return process, out
-
-
 def _run_together(path: Path, envs: list[dict[str, str]], scratch: Path, tag: str, timeout: float) -> list[list[dict] | str]:
-    """Start one process per env, release them together after their first cell; return each one's
-    results (or why it has none)."""
-    started = [_start(path, env, scratch, f"{tag}-{i}") for i, env in enumerate(envs)]
-    deadline = time.monotonic() + timeout
-    for process, _ in started:  # the barrier: everyone has run the setup cell
-        while process.stdout and (line := process.stdout.readline()) and line.strip() != "READY":
-            pass
-    for process, _ in started:
-        if process.poll() is None and process.stdin:
-            try:
-                process.stdin.write("GO\n")
-                process.stdin.flush()
-            except BrokenPipeError:
-                pass
+    """One learner per env, forked from one process (``run_learners``), released together after their
+    first cell; return each one's results (or why it has none)."""
+    jobs = [{"env": {**env, "PYTHONPATH": str(ROOT)}, "out": str(scratch / f"{tag}-{i}.json"),
+             "err": str(scratch / f"{tag}-{i}.err")} for i, env in enumerate(envs)]
+    (scratch / f"{tag}.jobs").write_text(json.dumps(jobs))
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PATTERNS_")}
+    with (scratch / f"{tag}.err").open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.room.harness", "--learners", str(path), str(scratch / f"{tag}.jobs")],
+            cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True,
+        )
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)  # the forked learners too: they share the session
+        process.wait()
+        return [f"did not finish within {timeout:.0f} s"] * len(envs)
     outcomes: list[list[dict] | str] = []
-    for process, out in started:
-        try:
-            process.communicate(timeout=max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            outcomes.append(f"did not finish within {timeout:.0f} s")
-            continue
+    for job in jobs:
+        out, err = Path(job["out"]), Path(job["err"])
         if out.exists():
             outcomes.append(json.loads(out.read_text()))
         else:
-            last = out.with_suffix(".err").read_text().strip().splitlines()[-1:] or [""]
-            outcomes.append(f"crashed (exit {process.returncode}): {last[0][:300]}")
+            lines = (err.read_text() if err.exists() else "").strip().splitlines()
+            last = lines[-1:] or (scratch / f"{tag}.err").read_text().strip().splitlines()[-1:] or [""]
+            outcomes.append(f"crashed: {last[0][:300]}")
     return outcomes
 
 
@@ -218,8 +265,8 @@ def roster_envs(roster: Path) -> list[dict[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
-        return run_child(Path(argv[1]), Path(argv[2]))
+    if argv[:1] == ["--learners"]:
+        return run_learners(Path(argv[1]), Path(argv[2]))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("labs", nargs="*", type=Path)
     parser.add_argument("--processes", type=int, default=10)

@@ -32,3 +32,17 @@ def learners():
 def test_every_learner_prints_what_a_solo_run_prints(target, learners):
     outcome = harness.run_room(target, learners)
     assert outcome.verdict == "pass", "\n".join(outcome.details[:5])
+
+
+def test_the_harness_calls_a_shared_resource_a_collision(learners, tmp_path):
+    shared = tmp_path / "shared.txt"
+    envs = [{**env, "ROOM_SELFTEST_FILE": str(shared)} for env in learners]
+    outcome = harness.run_room(harness.HERE / "selftest_shared_file.py", envs)
+    assert outcome.verdict == "collide", outcome
+    assert len(shared.read_text()) == 1 + len(learners)  # the solo run, then every learner once
+
+
+def test_the_harness_reports_a_key_outside_the_namespace_as_an_error(learners):
+    outcome = harness.run_room(harness.HERE / "selftest_outside_namespace.py", learners)
+    assert outcome.verdict == "error", outcome
+    assert any("NOPERM" in detail or "no permissions" in detail for detail in outcome.details), outcome
