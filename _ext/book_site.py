@@ -8,8 +8,10 @@
   and ``patterns-labs.zip`` (the wheel, the labs with answers blanked, the labs as the book shows
   them, and a README with the commands).
 - A repository button appears when ``repository.url`` is configured in ``_config.yml``.
-- Each script and style sheet is included once per page (sphinx-thebe's configuration script was
-  added twice, and its second ``const`` declaration was a JavaScript error on every page).
+- Each script and style sheet is included once per page, and sphinx-thebe's two scripts not at all:
+  jupyter-book always loads that extension, whose inline configuration names the thebe library on
+  unpkg.com (added twice, its second ``const`` declaration was a JavaScript error on every page); the
+  book never starts thebe (its labs run in JupyterLite), so no page names a CDN.
 
 The launch link for running a lab in the browser is the ``book_site_launch_url`` option (a URL
 template with ``{lab}``, the lab's file stem, relative to the site root); empty means no link.
@@ -190,6 +192,13 @@ def on_config_inited(app: Sphinx, config: Any) -> None:
         config.html_theme_options["use_repository_button"] = True
 
 
+def _is_thebe_loader(asset: Any) -> bool:
+    """sphinx-thebe's inline configuration (it names the thebe library on unpkg.com) or its loader."""
+    if str(getattr(asset, "filename", asset) or "").endswith("sphinx-thebe.js"):
+        return True
+    return "THEBE_JS_URL" in str(getattr(asset, "attributes", {}).get("body", ""))
+
+
 def on_page_context(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
 ) -> None:
@@ -199,6 +208,8 @@ def on_page_context(
             seen: set[tuple[str, str]] = set()
             unique = []
             for asset in assets:
+                if _is_thebe_loader(asset):  # jupyter-book always loads sphinx-thebe; this book never
+                    continue  # starts thebe (no thebe launch button), so its CDN address need not ship
                 # the same file or inline body, whatever its priority
                 ident = (str(getattr(asset, "filename", asset) or ""), repr(sorted(getattr(asset, "attributes", {}).items())))
                 if ident not in seen:

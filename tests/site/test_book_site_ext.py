@@ -73,11 +73,21 @@ def test_download_links_are_relative_to_the_page():
 def test_each_script_is_included_once_per_page():
     from sphinx.builders.html._assets import _JavaScript
 
-    thebe = "const THEBE_JS_URL = 'x'"
-    scripts = [_JavaScript("", body=thebe), _JavaScript("a.js"), _JavaScript("", body=thebe, priority=800)]
+    inline = "const SELECTOR = '.x'"
+    scripts = [_JavaScript("", body=inline), _JavaScript("a.js"), _JavaScript("", body=inline, priority=800)]
     context = {"script_files": scripts}
     book_site.on_page_context(None, "page", "page.html", context, None)
     assert [str(s.filename) for s in context["script_files"]] == ["", "a.js"]
+
+
+def test_sphinx_thebe_scripts_are_left_out():
+    from sphinx.builders.html._assets import _JavaScript
+
+    thebe = 'const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"'
+    scripts = [_JavaScript("", body=thebe), _JavaScript("sphinx-thebe.js"), _JavaScript("a.js")]
+    context = {"script_files": scripts}
+    book_site.on_page_context(None, "page", "page.html", context, None)
+    assert [str(s.filename) for s in context["script_files"]] == ["a.js"]
 
 
 def test_the_wheel_name_follows_the_package_version():

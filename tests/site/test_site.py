@@ -154,6 +154,9 @@ def test_no_page_loads_anything_from_another_host():
                     continue
                 if target.startswith(("http:", "https:", "//")):
                     remote.append(f"{page.relative_to(HTML)}: <{tag} {attr}={target}>")
+        for script in tree.find_all("script", src=False):  # an inline loader naming a CDN, as thebe's
+            for url in re.findall(r"https?://[^\s\"']+\.js\b", script.get_text()):
+                remote.append(f"{page.relative_to(HTML)}: an inline script names {url}")
         for script in tree.find_all("script", src=True):
             cdn = script.get("data-jupyter-widgets-cdn", "")
             if cdn.startswith(("http:", "https:", "//")):
